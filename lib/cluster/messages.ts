@@ -1,0 +1,293 @@
+/**
+ * Wire protocol between cluster nodes.
+ *
+ * Every frame body is a JSON envelope {v, t, from, ...}. PUB/SUB frames are
+ * two-part: [topic, body]; topic "B" reaches every peer, topic "N<nodeId>"
+ * only that node. Router requests are single-part bodies.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+export const BROADCAST_TOPIC = 'B';
+
+export function nodeTopic (nodeId: string): string {
+  return `N${nodeId}`;
+}
+
+export interface RoomFilter {
+  index: string;
+  collection: string;
+  /** Koncorde normalized filters */
+  filters: unknown[];
+}
+
+/** The few request fields a notification needs to be rebuilt on a peer */
+export interface NotificationRequest {
+  data: {
+    requestId?: string;
+    timestamp?: number;
+    volatile?: Record<string, unknown> | null;
+    index?: string;
+    collection?: string;
+    controller?: string;
+    action?: string;
+    _id?: string | null;
+  };
+  options: {
+    connection?: { id?: string | null; protocol?: string | null };
+  };
+}
+
+// ---------------------------------------------------------------------------
+// broadcast stream (sequenced per sender)
+
+export interface RoomMessage { t: 'room'; room: string; count: number; filter?: RoomFilter }
+export interface StorageMessage {
+  t: 'storage';
+  op: 'add' | 'remove';
+  scope: 'public' | 'private';
+  index: string;
+  collection?: string;
+}
+export interface SecurityMessage { t: 'security'; kind: 'profile' | 'role' | 'all'; id?: string }
+export interface ValidatorsMessage { t: 'validators' }
+export interface StrategyMessage {
+  t: 'strategy';
+  op: 'add' | 'remove';
+  name: string;
+  pluginName: string;
+  strategy?: Record<string, unknown>;
+}
+export interface AppEventMessage { t: 'app'; event: string; payload: unknown }
+export interface DumpMessage { t: 'dump'; suffix: string }
+export interface ShutdownMessage { t: 'shutdown' }
+export interface ResetMessage { t: 'reset' }
+export interface LeaveMessage { t: 'leave' }
+export interface EvictedMessage { t: 'evicted'; node: string }
+
+export type SyncPayload =
+  | RoomMessage | StorageMessage | SecurityMessage | ValidatorsMessage
+  | StrategyMessage | AppEventMessage | DumpMessage | ShutdownMessage
+  | ResetMessage | LeaveMessage | EvictedMessage;
+
+/** not sequenced: carries the sender's high-water marks */
+export interface HeartbeatPayload {
+  t: 'heartbeat';
+  /** last broadcast sequence number sent */
+  seq: number;
+  /** last targeted sequence number sent to each node */
+  direct: Record<string, number>;
+  ready: boolean;
+}
+
+// ---------------------------------------------------------------------------
+// targeted stream (sequenced per sender and destination)
+
+export interface DocumentNotificationMessage {
+  t: 'document';
+  rooms: string[];
+  request: NotificationRequest;
+  scope: string;
+  action: string;
+  content: unknown;
+}
+
+export interface UserNotificationMessage {
+  t: 'user';
+  room: string;
+  request: NotificationRequest;
+  scope: string;
+  content: unknown;
+}
+
+export type DirectPayload = DocumentNotificationMessage | UserNotificationMessage;
+
+// ---------------------------------------------------------------------------
+// router requests / replies
+
+export interface HelloRequest { t: 'hello'; id: string; pub: string; router: string }
+export interface HelloReply { t: 'welcome'; id: string }
+
+export type Payload = SyncPayload | HeartbeatPayload | DirectPayload | HelloRequest | HelloReply;
+
+export interface EnvelopeFields { v: number; from: string; seq?: number }
+export type Envelope<P extends Payload = Payload> = EnvelopeFields & P;
+
+export class InvalidMessageError extends Error {
+  /** error kind, for counters */
+  constructor (readonly kind: 'malformed' | 'version' | 'type' | 'oversized', message: string) {
+    super(message);
+    this.name = 'InvalidMessageError';
+  }
+}
+
+export function encode (from: string, payload: Payload, seq?: number): Buffer {
+  const envelope: Record<string, unknown> = { v: PROTOCOL_VERSION, from, ...payload };
+  if (seq !== undefined) {
+    envelope.seq = seq;
+  }
+  return Buffer.from(JSON.stringify(envelope));
+}
+
+// ---------------------------------------------------------------------------
+// validation
+
+type Obj = Record<string, unknown>;
+
+function isObj (value: unknown): value is Obj {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function fail (message: string): never {
+  throw new InvalidMessageError('malformed', message);
+}
+
+function str (o: Obj, key: string, optional = false): void {
+  if (optional && o[key] === undefined) {
+    return;
+  }
+  if (typeof o[key] !== 'string' || (o[key] as string).length === 0) {
+    fail(`field "${key}" must be a non-empty string`);
+  }
+}
+
+function nat (o: Obj, key: string): void {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    fail(`field "${key}" must be a non-negative integer`);
+  }
+}
+
+function oneOf (o: Obj, key: string, allowed: string[]): void {
+  if (!allowed.includes(o[key] as string)) {
+    fail(`field "${key}" must be one of ${allowed.join(', ')}`);
+  }
+}
+
+function roomFilter (value: unknown): void {
+  if (!isObj(value)) {
+    fail('field "filter" must be an object');
+  }
+  str(value, 'index');
+  str(value, 'collection');
+  if (!Array.isArray(value.filters)) {
+    fail('field "filter.filters" must be an array');
+  }
+}
+
+function notificationRequest (value: unknown): void {
+  if (!isObj(value) || !isObj(value.data) || !isObj(value.options)) {
+    fail('field "request" must be {data, options}');
+  }
+}
+
+const validators: Record<string, (o: Obj) => void> = {
+  app: o => str(o, 'event'),
+  document: o => {
+    if (!Array.isArray(o.rooms) || !o.rooms.every(r => typeof r === 'string')) {
+      fail('field "rooms" must be an array of strings');
+    }
+    notificationRequest(o.request);
+    str(o, 'scope');
+    str(o, 'action');
+  },
+  dump: o => {
+    if (typeof o.suffix !== 'string') {
+      fail('field "suffix" must be a string');
+    }
+  },
+  evicted: o => str(o, 'node'),
+  heartbeat: o => {
+    nat(o, 'seq');
+    if (!isObj(o.direct) || !Object.values(o.direct).every(n => Number.isSafeInteger(n))) {
+      fail('field "direct" must map node ids to integers');
+    }
+    if (typeof o.ready !== 'boolean') {
+      fail('field "ready" must be a boolean');
+    }
+  },
+  hello: o => {
+    str(o, 'id');
+    str(o, 'pub');
+    str(o, 'router');
+  },
+  leave: () => undefined,
+  reset: () => undefined,
+  room: o => {
+    str(o, 'room');
+    nat(o, 'count');
+    if (o.count !== 0 || o.filter !== undefined) {
+      roomFilter(o.filter);
+    }
+  },
+  security: o => {
+    oneOf(o, 'kind', ['profile', 'role', 'all']);
+    str(o, 'id', true);
+  },
+  shutdown: () => undefined,
+  storage: o => {
+    oneOf(o, 'op', ['add', 'remove']);
+    oneOf(o, 'scope', ['public', 'private']);
+    str(o, 'index');
+    str(o, 'collection', true);
+  },
+  strategy: o => {
+    oneOf(o, 'op', ['add', 'remove']);
+    str(o, 'name');
+    str(o, 'pluginName');
+    if (o.op === 'add' && !isObj(o.strategy)) {
+      fail('field "strategy" must be an object');
+    }
+  },
+  user: o => {
+    str(o, 'room');
+    notificationRequest(o.request);
+    str(o, 'scope');
+  },
+  validators: () => undefined,
+  welcome: o => str(o, 'id'),
+};
+
+/** message types that must carry a sequence number */
+const SEQUENCED = new Set([
+  'app', 'document', 'dump', 'evicted', 'leave', 'reset', 'room', 'security',
+  'shutdown', 'storage', 'strategy', 'user', 'validators',
+]);
+
+export function isSequenced (type: string): boolean {
+  return SEQUENCED.has(type);
+}
+
+/**
+ * Parses and validates one frame body. Throws InvalidMessageError.
+ */
+export function decode (frame: Buffer, maxSize: number): Envelope {
+  if (frame.length > maxSize) {
+    throw new InvalidMessageError('oversized', `frame of ${frame.length} bytes exceeds maxMessageSize (${maxSize})`);
+  }
+
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(frame.toString('utf8'));
+  }
+  catch {
+    throw new InvalidMessageError('malformed', 'frame is not valid JSON');
+  }
+
+  if (!isObj(parsed)) {
+    return fail('envelope must be a JSON object');
+  }
+  if (parsed.v !== PROTOCOL_VERSION) {
+    throw new InvalidMessageError('version', `unsupported protocol version ${JSON.stringify(parsed.v)} (this node speaks ${PROTOCOL_VERSION})`);
+  }
+  if (typeof parsed.t !== 'string' || !Object.prototype.hasOwnProperty.call(validators, parsed.t)) {
+    throw new InvalidMessageError('type', `unknown message type ${JSON.stringify(parsed.t)}`);
+  }
+  str(parsed, 'from');
+  if (SEQUENCED.has(parsed.t)) {
+    nat(parsed, 'seq');
+  }
+  validators[parsed.t](parsed);
+
+  return parsed as unknown as Envelope;
+}

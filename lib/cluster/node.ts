@@ -1,0 +1,887 @@
+import { v4 as uuid } from 'uuid';
+import createDebug from 'debug';
+
+import type { ClusterConfig } from '../config';
+import {
+  BROADCAST_TOPIC, DirectPayload, Envelope, HeartbeatPayload, HelloRequest,
+  InvalidMessageError, Payload, RoomFilter, SyncPayload, decode, encode, nodeTopic,
+} from './messages';
+import { Peer, PeerCounters, checkSequence } from './peer';
+import { RoomChanges, RoomRegistry } from './roomRegistry';
+import { Member, NodeInfo, StateStore } from './state';
+import { Transport } from './transport';
+
+const debug = createDebug('kuzzle:cluster:node');
+const debugMessages = createDebug('kuzzle:cluster:messages');
+
+export interface Logger {
+  info (message: string): void;
+  warn (message: string): void;
+  error (message: string): void;
+}
+
+export interface LocalRoom {
+  room: string;
+  count: number;
+  filter: RoomFilter;
+}
+
+/** What the node needs from its host (Kuzzle, or a test harness) */
+export interface ClusterHost {
+  /** rooms that appeared in / vanished from the cluster (filters to add to / remove from the matcher) */
+  roomsChanged (changes: RoomChanges): void;
+  /** this node's own rooms, republished on (re)join and reset */
+  localRooms (): LocalRoom[];
+  /** storage, security, validators, strategies, app events, admin messages */
+  onSync (from: string, message: SyncPayload): Promise<void> | void;
+  onNotification (from: string, message: DirectPayload): Promise<void> | void;
+  /** after a message loss: re-read what is not in Redis (caches, validators, strategies) */
+  refresh (): Promise<void>;
+  /** once joined: exchange strategies and the like */
+  onJoined (): Promise<void>;
+}
+
+export interface NodeStatus {
+  id: string;
+  pub: string;
+  router: string;
+  ready: boolean;
+  /** ms since the last message from that node (0 for the local node) */
+  lastHeartbeatAge: number;
+  /** last sequence number sent (local node) or applied (peer) */
+  seq: number;
+  counters: PeerCounters | null;
+  rooms: number;
+  subscriptions: number;
+}
+
+export interface Health {
+  ok: boolean;
+  reason: string | null;
+}
+
+const VERSION = (require('../../package.json') as { version: string }).version;
+
+/**
+ * One member of the cluster: membership, heartbeats, failure detection,
+ * replication of room state and delivery of notifications.
+ * Kuzzle-free: everything host-specific goes through ClusterHost.
+ */
+export class ClusterNode {
+  id: string;
+  readonly registry = new RoomRegistry();
+  readonly store: StateStore;
+  private readonly transport: Transport;
+  private readonly peers = new Map<string, Peer>();
+  private host: ClusterHost | null = null;
+  private seq = 0;
+  private readonly directSeq = new Map<string, number>();
+  private joined = false;
+  private joining: Promise<void> | null = null;
+  private stopped = false;
+  private evictions = 0;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private failureTimer: NodeJS.Timeout | null = null;
+  private startedAt = Date.now();
+  /** a Redis write failed: republish everything once Redis is back */
+  private dirty = false;
+  private readonly loggedInvalid = new Set<string>();
+  /** frames dropped before a peer could be identified (unknown sender...) */
+  private readonly unattributed: PeerCounters = {
+    duplicates: 0, gaps: 0, invalid: 0, lostNotifications: 0, resyncs: 0,
+  };
+
+  constructor (
+    private readonly config: ClusterConfig,
+    private readonly log: Logger,
+  ) {
+    this.id = uuid();
+    this.store = new StateStore(config.redis, `kuzzle-cluster/${this.id}`);
+    this.transport = new Transport(
+      {
+        curve: config.curve,
+        highWaterMark: config.highWaterMark,
+        maxMessageSize: config.maxMessageSize,
+        pubUrl: config.bindings.pub.url,
+        routerUrl: config.bindings.router.url,
+      },
+      (peer, frames) => this.onFrames(peer, frames),
+      frames => this.onRequest(frames));
+    this.transport.setTopics([BROADCAST_TOPIC, nodeTopic(this.id)]);
+
+    this.store.on('down', () => {
+      this.log.warn('[cluster] Redis unreachable: this node is not ready until it comes back');
+    });
+    this.store.on('up', () => {
+      if (this.joined) {
+        this.log.info('[cluster] Redis reachable again: resynchronizing');
+        void this.resyncAll(true);
+      }
+    });
+  }
+
+  get info (): NodeInfo {
+    return {
+      id: this.id,
+      pub: this.config.bindings.pub.url,
+      router: this.config.bindings.router.url,
+      startedAt: this.startedAt,
+      version: VERSION,
+    };
+  }
+
+  /** Binds the sockets (throws on a bad or busy address) and starts joining. */
+  async start (host: ClusterHost): Promise<void> {
+    this.host = host;
+    try {
+      await this.transport.bind();
+    }
+    catch (error) {
+      this.transport.close();
+      throw new Error(`[cluster] cannot bind ${this.config.bindings.pub.url} / ${this.config.bindings.router.url}: ${(error as Error).message}`);
+    }
+    this.log.info(`[cluster] node ${this.id} listening on pub ${this.config.bindings.pub.url}, router ${this.config.bindings.router.url}`);
+  }
+
+  /**
+   * Joins the cluster, retrying every joinAttemptInterval. Resolves when
+   * joined, or after `retryJoin` failed attempts (the node keeps trying).
+   */
+  join (): Promise<void> {
+    if (!this.joining) {
+      this.joining = this.joinLoop();
+    }
+    return this.joining;
+  }
+
+  private async joinLoop (): Promise<void> {
+    for (let attempt = 1; !this.stopped; attempt++) {
+      try {
+        await this.joinOnce();
+        return;
+      }
+      catch (error) {
+        const message = `[cluster] join attempt ${attempt} failed: ${(error as Error).message}`;
+        if (attempt === this.config.retryJoin) {
+          this.log.error(`${message}; still not joined after ${attempt} attempts, retrying in the background`);
+          void this.joinLoop().catch(() => undefined);
+          return;
+        }
+        if (attempt > this.config.retryJoin) {
+          debug(message);
+        }
+        else {
+          this.log.warn(message);
+        }
+        await delay(this.config.timers.joinAttemptInterval);
+      }
+    }
+  }
+
+  private async joinOnce (): Promise<void> {
+    if (!this.store.isUp) {
+      await this.store.connect().catch(async error => {
+        // ioredis refuses connect() while it is already reconnecting by itself
+        if (!/already connect/i.test((error as Error).message)) {
+          throw error;
+        }
+      });
+    }
+
+    await this.store.register(this.info, this.liveness(), this.config.timers.nodeTimeout);
+    await this.republish();
+
+    this.startTimers();
+    await this.heartbeat();
+
+    await Promise.all(Array.from(this.peers.values()).map(peer =>
+      withTimeout(peer.synced, this.config.timers.discoverTimeout * 2)));
+
+    await this.hostCall(() => (this.host as ClusterHost).onJoined());
+
+    this.joined = true;
+    this.log.info(`[cluster] node ${this.id} joined a cluster of ${this.peers.size + 1} node(s)`);
+  }
+
+  private startTimers (): void {
+    if (this.heartbeatTimer) {
+      return;
+    }
+    this.heartbeatTimer = setInterval(() => {
+      void this.heartbeat();
+    }, this.config.timers.heartbeat);
+    this.failureTimer = setInterval(() => {
+      void this.detectFailures();
+    }, Math.max(10, Math.floor(this.config.timers.heartbeat / 2)));
+    this.heartbeatTimer.unref();
+    this.failureTimer.unref();
+  }
+
+  private liveness (): { ready: boolean; hears: string[] } {
+    const now = Date.now();
+    return {
+      hears: Array.from(this.peers.values())
+        .filter(p => now - p.lastSeen <= this.config.timers.nodeTimeout)
+        .map(p => p.id),
+      ready: this.health().ok,
+    };
+  }
+
+  // -------------------------------------------------------------------------
+  // membership
+
+  private async heartbeat (): Promise<void> {
+    if (this.stopped) {
+      return;
+    }
+    this.sendHeartbeat();
+
+    let membership: { registered: boolean; members: Member[] };
+    try {
+      membership = await this.store.heartbeat(this.id, this.liveness(), this.config.timers.nodeTimeout);
+    }
+    catch (error) {
+      debug('heartbeat: %s', (error as Error).message);
+      return;
+    }
+
+    if (!membership.registered) {
+      await this.onEvicted();
+      return;
+    }
+    if (this.dirty && this.joined) {
+      void this.resyncAll(true);
+    }
+
+    const members = new Set<string>();
+    for (const member of membership.members) {
+      members.add(member.info.id);
+      if (member.info.id === this.id || this.peers.has(member.info.id)) {
+        continue;
+      }
+      if (member.alive === null) {
+        void this.removeGhost(member.info);
+      }
+      else if (member.info.pub === this.config.bindings.pub.url) {
+        // a previous incarnation of this very node (restarted within the TTL)
+        this.log.warn(`[cluster] removing node ${member.info.id}: previous incarnation of this node at ${member.info.pub}`);
+        void this.store.removeNode(member.info.id, true).catch(() => undefined);
+      }
+      else {
+        this.addPeer(member.info);
+      }
+    }
+
+    for (const peer of Array.from(this.peers.values())) {
+      if (!members.has(peer.id)) {
+        this.forgetPeer(peer, 'not a member any more');
+      }
+    }
+  }
+
+  private sendHeartbeat (): void {
+    const direct: Record<string, number> = {};
+    for (const [node, seq] of this.directSeq) {
+      direct[node] = seq;
+    }
+    const heartbeat: HeartbeatPayload = { direct, ready: this.health().ok, seq: this.seq, t: 'heartbeat' };
+    this.transport.publish([Buffer.from(BROADCAST_TOPIC), encode(this.id, heartbeat)]);
+  }
+
+  private async removeGhost (info: NodeInfo): Promise<void> {
+    try {
+      const result = await this.store.removeNode(info.id, false);
+      if (typeof result === 'number') {
+        this.log.warn(`[cluster] removed the state of dead node ${info.id} (${info.pub}): ${result} room(s)`);
+      }
+    }
+    catch (error) {
+      debug('ghost removal failed: %s', (error as Error).message);
+    }
+  }
+
+  private addPeer (info: NodeInfo): Peer {
+    const existing = this.peers.get(info.id);
+    if (existing) {
+      return existing;
+    }
+
+    const peer = new Peer(info);
+    this.peers.set(info.id, peer);
+    this.transport.connectPeer(info.id, info.pub);
+    this.log.info(`[cluster] adding node ${info.id} (pub ${info.pub}, router ${info.router})`);
+    void this.greet(peer);
+    return peer;
+  }
+
+  /** hello makes the peer connect back and send a heartbeat at once */
+  private async greet (peer: Peer): Promise<void> {
+    const hello: HelloRequest = {
+      id: uuid(), pub: this.info.pub, router: this.info.router, t: 'hello',
+    };
+    const deadline = Date.now() + this.config.timers.discoverTimeout;
+
+    while (peer.handshaking && this.peers.get(peer.id) === peer && Date.now() < deadline) {
+      try {
+        await this.transport.request(peer.info.router, encode(this.id, hello), this.config.timers.discoverTimeout);
+      }
+      catch (error) {
+        debug('hello to %s: %s', peer.id, (error as Error).message);
+      }
+      await Promise.race([peer.greeted, delay(Math.min(200, this.config.timers.heartbeat))]);
+    }
+
+    if (peer.handshaking) {
+      // nothing heard yet: its first heartbeat starts the resync, or it gets
+      // evicted if its Redis key expires too
+      debug('no heartbeat yet from %s', peer.id);
+    }
+  }
+
+  private forgetPeer (peer: Peer, reason: string): void {
+    if (this.peers.get(peer.id) !== peer) {
+      return;
+    }
+    this.peers.delete(peer.id);
+    this.directSeq.delete(peer.id);
+    this.transport.disconnectPeer(peer.id);
+    this.applyChanges(this.registry.dropNode(peer.id));
+    peer.markSynced();
+    this.log.warn(`[cluster] node ${peer.id} (${peer.info.pub}) removed: ${reason}`);
+  }
+
+  private async detectFailures (): Promise<void> {
+    const now = Date.now();
+
+    for (const peer of Array.from(this.peers.values())) {
+      if (now - peer.lastSeen <= this.config.timers.nodeTimeout) {
+        continue;
+      }
+      try {
+        const result = await this.store.removeNode(peer.id, false);
+        if (result === 'alive') {
+          continue;
+        }
+        const silence = Date.now() - peer.lastSeen;
+        this.forgetPeer(peer, `no heartbeat for ${silence} ms`);
+        if (typeof result === 'number') {
+          // this node won the race: it cleaned the Redis state, the others just forget
+          this.log.info(`[cluster] removed ${result} room(s) of evicted node ${peer.id} from Redis`);
+          this.broadcast({ node: peer.id, t: 'evicted' });
+        }
+      }
+      catch (error) {
+        debug('failure detection: %s', (error as Error).message);
+      }
+    }
+  }
+
+  private async onEvicted (): Promise<void> {
+    if (this.stopped || !this.joined) {
+      return;
+    }
+    this.evictions++;
+    const oldId = this.id;
+    this.joined = false;
+    this.joining = null;
+
+    for (const peer of Array.from(this.peers.values())) {
+      this.forgetPeer(peer, 'this node was evicted');
+    }
+    this.registry.clear();
+    this.directSeq.clear();
+    this.seq = 0;
+    this.id = uuid();
+    this.transport.setTopics([BROADCAST_TOPIC, nodeTopic(this.id)]);
+    this.log.warn(`[cluster] node ${oldId} was evicted by its peers (frozen or cut off): rejoining as ${this.id}`);
+    await this.join();
+  }
+
+  // -------------------------------------------------------------------------
+  // local changes
+
+  /**
+   * Records this node's subscription count for a room (0 = none left) in
+   * Redis, then tells the peers.
+   */
+  async setLocalRoom (room: string, count: number, filter: RoomFilter | null): Promise<void> {
+    const known = this.registry.filter(room) || null;
+    const roomFilter = filter || known;
+    const seq = ++this.seq;
+
+    this.applyChanges(this.registry.set(this.id, room, count, roomFilter));
+
+    if (!this.joined && !this.joining) {
+      return;
+    }
+
+    try {
+      const written = await this.store.setRoom(this.id, room, count, roomFilter, seq);
+      if (!written) {
+        void this.heartbeat();
+      }
+    }
+    catch (error) {
+      this.dirty = true;
+      debug('room write failed (%s): republishing when Redis is back', (error as Error).message);
+    }
+
+    this.send({ count, filter: count > 0 && roomFilter ? roomFilter : undefined, room, t: 'room' }, seq);
+  }
+
+  private async republish (): Promise<void> {
+    const host = this.host as ClusterHost;
+    const rooms = host.localRooms();
+    const mine = new Set(rooms.map(r => r.room));
+
+    for (const room of this.registry.roomsOf(this.id)) {
+      if (!mine.has(room)) {
+        rooms.push({ count: 0, filter: this.registry.filter(room) as RoomFilter, room });
+      }
+    }
+
+    this.dirty = false;
+    // ioredis pipelines these: one round trip, applied in order
+    await Promise.all(rooms.map(async ({ room, count, filter }) => {
+      const seq = ++this.seq;
+      this.applyChanges(this.registry.set(this.id, room, count, filter));
+      await this.store.setRoom(this.id, room, count, filter, seq);
+      this.send({ count, filter: count > 0 ? filter : undefined, room, t: 'room' }, seq);
+    }));
+  }
+
+  /** sequenced broadcast */
+  broadcast (message: SyncPayload): void {
+    this.send(message, ++this.seq);
+  }
+
+  private send (message: SyncPayload, seq: number): void {
+    this.transport.publish([Buffer.from(BROADCAST_TOPIC), encode(this.id, message, seq)]);
+  }
+
+  /**
+   * Sends a notification to the nodes having subscribers in those rooms,
+   * each getting only its own rooms.
+   * @returns number of nodes it was sent to
+   */
+  notify (rooms: string[], build: (rooms: string[]) => DirectPayload): number {
+    let sent = 0;
+    for (const [node, nodeRooms] of this.registry.nodesFor(rooms, this.id)) {
+      if (this.peers.has(node)) {
+        const seq = (this.directSeq.get(node) || 0) + 1;
+        this.directSeq.set(node, seq);
+        this.transport.publish([Buffer.from(nodeTopic(node)), encode(this.id, build(nodeRooms), seq)]);
+        sent++;
+      }
+    }
+    return sent;
+  }
+
+  /** Wipes the cluster state in Redis; every node republishes its own. */
+  async reset (): Promise<void> {
+    await this.store.reset();
+    this.broadcast({ t: 'reset' });
+    await this.resyncAll(true);
+  }
+
+  private async resyncAll (republish: boolean): Promise<void> {
+    try {
+      if (republish) {
+        await this.store.register(this.info, this.liveness(), this.config.timers.nodeTimeout);
+        await this.republish();
+      }
+      await Promise.all(Array.from(this.peers.values()).map(peer => this.resync(peer, 'reset')));
+    }
+    catch (error) {
+      this.dirty = true;
+      this.log.warn(`[cluster] resynchronization failed: ${(error as Error).message}`);
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // inbound
+
+  private countInvalid (peer: Peer | undefined, source: string, error: Error): void {
+    (peer ? peer.counters : this.unattributed).invalid++;
+    const kind = error instanceof InvalidMessageError ? error.kind : 'malformed';
+    const key = `${source}/${kind}`;
+    if (!this.loggedInvalid.has(key)) {
+      this.loggedInvalid.add(key);
+      this.log.warn(`[cluster] dropping invalid message from ${source}: ${error.message} (logged once per source and kind; see status counters)`);
+    }
+  }
+
+  private onFrames (peerId: string, frames: Buffer[]): void {
+    const peer = this.peers.get(peerId);
+
+    if (!peer) {
+      return;
+    }
+    if (frames.length !== 2) {
+      this.countInvalid(peer, peerId, new InvalidMessageError('malformed', `expected 2 frames, got ${frames.length}`));
+      return;
+    }
+
+    let envelope: Envelope;
+    try {
+      envelope = decode(frames[1], this.config.maxMessageSize);
+    }
+    catch (error) {
+      this.countInvalid(peer, peerId, error as Error);
+      return;
+    }
+
+    if (envelope.from !== peerId) {
+      this.countInvalid(peer, peerId, new InvalidMessageError('malformed', `sender claims to be ${envelope.from}`));
+      return;
+    }
+
+    const topic = frames[0].toString();
+    const direct = envelope.t === 'document' || envelope.t === 'user';
+    if (topic !== (direct ? nodeTopic(this.id) : BROADCAST_TOPIC)) {
+      this.countInvalid(peer, peerId, new InvalidMessageError('malformed', `message "${envelope.t}" on topic ${topic}`));
+      return;
+    }
+
+    peer.lastSeen = Date.now();
+    debugMessages('%s <- %s %s #%d', this.id, peerId, envelope.t, envelope.seq);
+
+    if (envelope.t === 'heartbeat') {
+      this.onHeartbeat(peer, envelope as Envelope<HeartbeatPayload>);
+    }
+    else if (direct) {
+      this.onDirect(peer, envelope as Envelope<DirectPayload>);
+    }
+    else if (envelope.t === 'hello' || envelope.t === 'welcome') {
+      this.countInvalid(peer, peerId, new InvalidMessageError('type', `"${envelope.t}" is a router message`));
+    }
+    else {
+      this.onSequenced(peer, envelope as Envelope<SyncPayload>);
+    }
+  }
+
+  private onHeartbeat (peer: Peer, heartbeat: Envelope<HeartbeatPayload>): void {
+    peer.ready = heartbeat.ready;
+    const directSent = heartbeat.direct[this.id] || 0;
+
+    if (peer.handshaking) {
+      // everything up to these numbers was sent before this node listened
+      peer.handshaking = false;
+      peer.seq = heartbeat.seq;
+      peer.directSeq = directSent;
+      peer.markGreeted();
+      void this.resync(peer, 'join');
+      return;
+    }
+
+    if (directSent > peer.directSeq) {
+      this.lostNotifications(peer, directSent - peer.directSeq);
+      peer.directSeq = directSent;
+    }
+    if (!peer.syncing && heartbeat.seq > peer.seq) {
+      peer.counters.gaps++;
+      this.log.warn(`[cluster] lost the last ${heartbeat.seq - peer.seq} message(s) from ${peer.id}: resynchronizing`);
+      void this.resync(peer, 'gap');
+    }
+  }
+
+  private lostNotifications (peer: Peer, lost: number): void {
+    peer.counters.lostNotifications += lost;
+    this.log.warn(`[cluster] ${lost} notification(s) from ${peer.id} were lost (slow or dropped link): resynchronizing`);
+    void this.resync(peer, 'gap');
+  }
+
+  private onDirect (peer: Peer, message: Envelope<DirectPayload>): void {
+    if (peer.handshaking) {
+      return;
+    }
+    const verdict = checkSequence(peer.directSeq, message.seq as number);
+
+    if (verdict === 'duplicate') {
+      peer.counters.duplicates++;
+      return;
+    }
+    if (verdict === 'gap') {
+      this.lostNotifications(peer, (message.seq as number) - peer.directSeq - 1);
+    }
+    peer.directSeq = message.seq as number;
+    void this.hostCall(() => (this.host as ClusterHost).onNotification(peer.id, message));
+  }
+
+  private onSequenced (peer: Peer, message: Envelope<SyncPayload>): void {
+    if (peer.handshaking) {
+      return;
+    }
+    if (peer.syncing) {
+      peer.buffer.push(message);
+      return;
+    }
+
+    const verdict = checkSequence(peer.seq, message.seq as number);
+    if (verdict === 'duplicate') {
+      peer.counters.duplicates++;
+      return;
+    }
+    if (verdict === 'gap') {
+      peer.counters.gaps++;
+      this.log.warn(`[cluster] message(s) ${peer.seq + 1}..${(message.seq as number) - 1} from ${peer.id} lost: resynchronizing`);
+      peer.buffer.push(message);
+      void this.resync(peer, 'gap');
+      return;
+    }
+
+    peer.seq = message.seq as number;
+    this.apply(peer, message);
+  }
+
+  private apply (peer: Peer, message: Envelope<SyncPayload>): void {
+    switch (message.t) {
+      case 'room':
+        this.applyChanges(this.registry.set(peer.id, message.room, message.count, message.filter || null));
+        return;
+      case 'leave':
+        this.forgetPeer(peer, 'left the cluster');
+        return;
+      case 'evicted': {
+        const evicted = this.peers.get(message.node);
+        if (evicted) {
+          this.forgetPeer(evicted, `evicted by ${peer.id}`);
+        }
+        else if (message.node === this.id) {
+          void this.heartbeat();
+        }
+        return;
+      }
+      case 'reset':
+        void this.resyncAll(true);
+        return;
+      default:
+        void this.hostCall(() => (this.host as ClusterHost).onSync(peer.id, message));
+    }
+  }
+
+  /**
+   * Re-reads a peer's state from Redis. Messages received meanwhile are
+   * buffered, then applied unless the snapshot already covers them.
+   */
+  private async resync (peer: Peer, reason: 'join' | 'gap' | 'reset'): Promise<void> {
+    if (peer.syncing && reason !== 'join') {
+      peer.resyncAgain = true;
+      return;
+    }
+    peer.syncing = true;
+    let attempts = 0;
+
+    try {
+      do {
+        peer.resyncAgain = false;
+        attempts++;
+        if (reason !== 'join' || attempts > 1) {
+          peer.counters.resyncs++;
+        }
+
+        const before = peer.seq;
+        const snapshot = await this.store.snapshot(peer.id);
+
+        if (this.peers.get(peer.id) !== peer) {
+          return;
+        }
+        if (!snapshot.registered) {
+          this.forgetPeer(peer, 'not a member any more');
+          return;
+        }
+
+        const missing = snapshot.rooms.filter(r => r.filter === null && !this.registry.has(r.room));
+        if (missing.length > 0) {
+          debug('%d room(s) of %s have no filter in Redis', missing.length, peer.id);
+        }
+        this.applyChanges(this.registry.replaceNode(peer.id, snapshot.rooms));
+
+        if (reason === 'gap') {
+          await this.hostCall(() => (this.host as ClusterHost).refresh());
+        }
+
+        // synchronous from here on: nothing can be buffered unseen
+        const buffered = peer.buffer.sort((a, b) => (a.seq as number) - (b.seq as number));
+        peer.buffer = [];
+        let last = Math.max(before, snapshot.seq);
+
+        for (const message of buffered) {
+          const seq = message.seq as number;
+          if (seq <= before || (message.t === 'room' && seq <= snapshot.seq)) {
+            continue;
+          }
+          if (seq > last + 1) {
+            peer.counters.gaps++;
+            peer.resyncAgain = true;
+          }
+          this.apply(peer, message);
+          last = Math.max(last, seq);
+          if (this.peers.get(peer.id) !== peer) {
+            return;
+          }
+        }
+        peer.seq = last;
+      } while (peer.resyncAgain && attempts < 5);
+    }
+    catch (error) {
+      this.log.warn(`[cluster] cannot read the state of ${peer.id}: ${(error as Error).message}`);
+      peer.resyncAgain = false;
+      // retried at the next gap or heartbeat watermark
+      peer.seq = Math.max(peer.seq, ...peer.buffer.map(m => m.seq as number));
+      peer.buffer = [];
+      this.dirty = true;
+    }
+    finally {
+      peer.syncing = false;
+      peer.markSynced();
+    }
+  }
+
+  private applyChanges (changes: RoomChanges): void {
+    if (changes.appeared.length > 0 || changes.vanished.length > 0) {
+      try {
+        (this.host as ClusterHost).roomsChanged(changes);
+      }
+      catch (error) {
+        this.log.error(`[cluster] cannot apply room changes: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  private async hostCall (fn: () => Promise<void> | void): Promise<void> {
+    try {
+      await fn();
+    }
+    catch (error) {
+      this.log.error(`[cluster] ${(error as Error).stack || error}`);
+    }
+  }
+
+  /** router requests from peers */
+  private async onRequest (frames: Buffer[]): Promise<Buffer | null> {
+    let request: Envelope;
+    try {
+      if (frames.length !== 1) {
+        throw new InvalidMessageError('malformed', `expected 1 frame, got ${frames.length}`);
+      }
+      request = decode(frames[0], this.config.maxMessageSize);
+      if (request.t !== 'hello') {
+        throw new InvalidMessageError('type', `"${request.t}" is not a router request`);
+      }
+    }
+    catch (error) {
+      this.countInvalid(undefined, 'router', error as Error);
+      return null;
+    }
+
+    const hello = request as Envelope<HelloRequest>;
+    if (hello.from !== this.id && !this.peers.has(hello.from) && this.joined) {
+      // unknown yet: only a registered member becomes a peer (checked by its snapshot)
+      this.addPeer({ id: hello.from, pub: hello.pub, router: hello.router, startedAt: 0, version: '' });
+    }
+    this.sendHeartbeat();
+    const reply: Payload = { id: hello.id, t: 'welcome' };
+    return encode(this.id, reply);
+  }
+
+  // -------------------------------------------------------------------------
+  // queries
+
+  /** cluster-wide subscription count of a room, leaving out this node's own */
+  remoteCount (room: string): number {
+    return this.registry.total(room, this.id);
+  }
+
+  health (): Health {
+    if (this.stopped) {
+      return { ok: false, reason: 'node stopped' };
+    }
+    if (!this.joined) {
+      return { ok: false, reason: 'not joined yet' };
+    }
+    if (!this.store.isUp) {
+      return { ok: false, reason: 'Redis unreachable' };
+    }
+    const syncing = Array.from(this.peers.values()).filter(p => p.syncing || p.handshaking);
+    if (syncing.length > 0) {
+      return { ok: false, reason: `synchronizing with ${syncing.map(p => p.id).join(', ')}` };
+    }
+    if (this.dirty) {
+      return { ok: false, reason: 'local state not yet written to Redis' };
+    }
+    const nodes = this.peers.size + 1;
+    if (nodes < this.config.minimumNodes) {
+      return { ok: false, reason: `${nodes} node(s) in the cluster, minimumNodes is ${this.config.minimumNodes}` };
+    }
+    return { ok: true, reason: null };
+  }
+
+  status (): { self: NodeStatus; peers: NodeStatus[]; evictions: number; dropped: number; unattributed: PeerCounters } {
+    const now = Date.now();
+    const self: NodeStatus = {
+      counters: null,
+      id: this.id,
+      lastHeartbeatAge: 0,
+      pub: this.config.bindings.pub.url,
+      ready: this.health().ok,
+      rooms: this.registry.roomsOf(this.id).length,
+      router: this.config.bindings.router.url,
+      seq: this.seq,
+      subscriptions: this.registry.subscriptionsOf(this.id),
+    };
+    const peers = Array.from(this.peers.values()).map(peer => ({
+      counters: { ...peer.counters },
+      id: peer.id,
+      lastHeartbeatAge: now - peer.lastSeen,
+      pub: peer.info.pub,
+      ready: peer.ready,
+      rooms: this.registry.roomsOf(peer.id).length,
+      router: peer.info.router,
+      seq: peer.seq,
+      subscriptions: this.registry.subscriptionsOf(peer.id),
+    }));
+    return {
+      dropped: this.transport.dropped,
+      evictions: this.evictions,
+      peers,
+      self,
+      unattributed: { ...this.unattributed },
+    };
+  }
+
+  /** Graceful leave: removes this node's state and tells the peers at once. */
+  async stop (): Promise<void> {
+    if (this.stopped) {
+      return;
+    }
+    this.stopped = true;
+    if (this.heartbeatTimer) {
+      clearInterval(this.heartbeatTimer);
+    }
+    if (this.failureTimer) {
+      clearInterval(this.failureTimer);
+    }
+    try {
+      if (this.store.isUp) {
+        await this.store.removeNode(this.id, true);
+      }
+      this.broadcast({ t: 'leave' });
+      await this.transport.drain(500);
+    }
+    catch (error) {
+      debug('leave: %s', (error as Error).message);
+    }
+    this.transport.close();
+    await this.store.close();
+    this.log.info(`[cluster] node ${this.id} left the cluster`);
+  }
+}
+
+function delay (ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms));
+}
+
+function withTimeout (promise: Promise<void>, ms: number): Promise<void> {
+  return Promise.race([promise, delay(ms)]);
+}

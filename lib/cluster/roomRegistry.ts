@@ -1,0 +1,199 @@
+import type { RoomFilter } from './messages';
+
+interface RoomEntry {
+  filter: RoomFilter;
+  /** subscription count per node; a node with no subscriber is absent */
+  counts: Map<string, number>;
+}
+
+export interface RoomChanges {
+  /** rooms that no node had before */
+  appeared: Array<{ room: string; filter: RoomFilter }>;
+  /** rooms that no node has any more */
+  vanished: Array<{ room: string; filter: RoomFilter }>;
+}
+
+function noChanges (): RoomChanges {
+  return { appeared: [], vanished: [] };
+}
+
+/**
+ * This node's view of every room of the cluster: filter and per-node
+ * subscription counts. Each node is the only writer of its own counts.
+ */
+export class RoomRegistry {
+  private readonly rooms = new Map<string, RoomEntry>();
+  private readonly byNode = new Map<string, Set<string>>();
+
+  /**
+   * Sets `node`'s count for `room` (0 removes it). A room unknown so far
+   * needs its filter; without one the count is ignored (and reported).
+   */
+  set (node: string, room: string, count: number, filter: RoomFilter | null, changes = noChanges()): RoomChanges {
+    let entry = this.rooms.get(room);
+
+    if (count <= 0) {
+      if (entry && entry.counts.delete(node)) {
+        this.forget(node, room);
+        if (entry.counts.size === 0) {
+          this.rooms.delete(room);
+          changes.vanished.push({ filter: entry.filter, room });
+        }
+      }
+      return changes;
+    }
+
+    if (!entry) {
+      if (!filter) {
+        return changes;
+      }
+      entry = { counts: new Map(), filter };
+      this.rooms.set(room, entry);
+      changes.appeared.push({ filter, room });
+    }
+
+    entry.counts.set(node, count);
+
+    let rooms = this.byNode.get(node);
+    if (!rooms) {
+      rooms = new Set();
+      this.byNode.set(node, rooms);
+    }
+    rooms.add(room);
+
+    return changes;
+  }
+
+  private forget (node: string, room: string): void {
+    const rooms = this.byNode.get(node);
+    if (rooms) {
+      rooms.delete(room);
+      if (rooms.size === 0) {
+        this.byNode.delete(node);
+      }
+    }
+  }
+
+  /** Replaces everything known of `node` (resync from a snapshot) */
+  replaceNode (node: string, rooms: Array<{ room: string; count: number; filter: RoomFilter | null }>): RoomChanges {
+    const changes = noChanges();
+    const incoming = new Set(rooms.map(r => r.room));
+
+    for (const room of Array.from(this.byNode.get(node) || [])) {
+      if (!incoming.has(room)) {
+        this.set(node, room, 0, null, changes);
+      }
+    }
+    for (const { room, count, filter } of rooms) {
+      this.set(node, room, count, filter, changes);
+    }
+
+    // a room that vanished then appeared again in the same batch did not change
+    const appeared = new Set(changes.appeared.map(c => c.room));
+    const vanished = new Set(changes.vanished.map(c => c.room));
+    return {
+      appeared: changes.appeared.filter(c => !vanished.has(c.room)),
+      vanished: changes.vanished.filter(c => !appeared.has(c.room)),
+    };
+  }
+
+  dropNode (node: string): RoomChanges {
+    return this.replaceNode(node, []);
+  }
+
+  has (room: string): boolean {
+    return this.rooms.has(room);
+  }
+
+  filter (room: string): RoomFilter | undefined {
+    return this.rooms.get(room)?.filter;
+  }
+
+  count (room: string, node: string): number {
+    return this.rooms.get(room)?.counts.get(node) || 0;
+  }
+
+  /** sum of the counts, leaving out `except` */
+  total (room: string, except?: string): number {
+    const entry = this.rooms.get(room);
+    let total = 0;
+
+    if (entry) {
+      for (const [node, count] of entry.counts) {
+        if (node !== except) {
+          total += count;
+        }
+      }
+    }
+
+    return total;
+  }
+
+  /** whether a node other than `except` has subscribers in `room` */
+  usedElsewhere (room: string, except: string): boolean {
+    const counts = this.rooms.get(room)?.counts;
+    return counts !== undefined && (counts.size > 1 || (counts.size === 1 && !counts.has(except)));
+  }
+
+  /** the nodes (but `except`) having subscribers in any of `rooms`, with those rooms */
+  nodesFor (rooms: string[], except: string): Map<string, string[]> {
+    const result = new Map<string, string[]>();
+
+    for (const room of rooms) {
+      const entry = this.rooms.get(room);
+      if (!entry) {
+        continue;
+      }
+      for (const node of entry.counts.keys()) {
+        if (node === except) {
+          continue;
+        }
+        const list = result.get(node);
+        if (list) {
+          list.push(room);
+        }
+        else {
+          result.set(node, [room]);
+        }
+      }
+    }
+
+    return result;
+  }
+
+  roomsOf (node: string): string[] {
+    return Array.from(this.byNode.get(node) || []);
+  }
+
+  nodes (): string[] {
+    return Array.from(this.byNode.keys());
+  }
+
+  *entries (): IterableIterator<{ room: string; filter: RoomFilter; total: number }> {
+    for (const [room, entry] of this.rooms) {
+      let total = 0;
+      for (const count of entry.counts.values()) {
+        total += count;
+      }
+      yield { filter: entry.filter, room, total };
+    }
+  }
+
+  get size (): number {
+    return this.rooms.size;
+  }
+
+  /** subscriptions held by `node` */
+  subscriptionsOf (node: string): number {
+    let total = 0;
+    for (const room of this.byNode.get(node) || []) {
+      total += this.count(room, node);
+    }
+    return total;
+  }
+
+  clear (): void {
+    this.rooms.clear();
+    this.byNode.clear();
+  }
+}

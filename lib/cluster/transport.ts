@@ -1,0 +1,225 @@
+import { Dealer, Publisher, Router, Subscriber, Socket } from 'zeromq';
+import createDebug from 'debug';
+
+import type { CurveConfig } from '../config';
+
+const debug = createDebug('kuzzle:cluster:transport');
+
+export interface TransportOptions {
+  pubUrl: string;
+  routerUrl: string;
+  highWaterMark: number;
+  maxMessageSize: number;
+  curve: CurveConfig | null;
+}
+
+/** frames received from a peer's PUB socket */
+export type FrameHandler = (peer: string, frames: Buffer[]) => void;
+/** answers a router request; null sends no reply */
+export type RequestHandler = (frames: Buffer[]) => Promise<Buffer | null>;
+
+export class RequestTimeoutError extends Error {
+  constructor (url: string, timeout: number) {
+    super(`no answer from ${url} within ${timeout} ms`);
+    this.name = 'RequestTimeoutError';
+  }
+}
+
+/**
+ * 0mq sockets: one PUB (broadcast and per-node topics), one ROUTER (requests
+ * from peers), one SUB per peer (so the sender of a frame is known from the
+ * socket it came from), and short-lived DEALERs for requests.
+ */
+export class Transport {
+  private readonly pub: Publisher;
+  private readonly router: Router;
+  private readonly subscribers = new Map<string, Subscriber>();
+  private readonly queue: Buffer[][] = [];
+  private sending = false;
+  private closed = false;
+  /** topics subscribed to on every peer: broadcast + this node's own */
+  private topics: string[] = [];
+  /** messages dropped because the outbound queue was full */
+  dropped = 0;
+
+  constructor (
+    private readonly options: TransportOptions,
+    private readonly onFrames: FrameHandler,
+    private readonly onRequest: RequestHandler,
+  ) {
+    // a short linger lets a leaving node's last messages reach its peers
+    this.pub = new Publisher({ linger: 500, sendHighWaterMark: options.highWaterMark });
+    this.router = new Router({
+      linger: 0,
+      maxMessageSize: options.maxMessageSize,
+      receiveHighWaterMark: options.highWaterMark,
+    });
+    this.secureServer(this.pub);
+    this.secureServer(this.router);
+  }
+
+  private secureServer (socket: Socket): void {
+    if (this.options.curve) {
+      socket.curveServer = true;
+      socket.curveSecretKey = this.options.curve.secretKey;
+      socket.curvePublicKey = this.options.curve.publicKey;
+    }
+  }
+
+  private secureClient (socket: Socket): void {
+    if (this.options.curve) {
+      socket.curveServerKey = this.options.curve.publicKey;
+      socket.curvePublicKey = this.options.curve.publicKey;
+      socket.curveSecretKey = this.options.curve.secretKey;
+    }
+  }
+
+  async bind (): Promise<void> {
+    await this.pub.bind(this.options.pubUrl);
+    await this.router.bind(this.options.routerUrl);
+    void this.serveRequests();
+  }
+
+  private async serveRequests (): Promise<void> {
+    try {
+      for await (const [identity, ...frames] of this.router) {
+        this.onRequest(frames)
+          .then(reply => {
+            if (reply && !this.closed) {
+              return this.router.send([identity, reply]);
+            }
+            return undefined;
+          })
+          .catch(error => debug('router reply failed: %s', (error as Error).message));
+      }
+    }
+    catch (error) {
+      if (!this.closed) {
+        debug('router receive loop ended: %s', (error as Error).message);
+      }
+    }
+  }
+
+  /** Bounded outbound queue: beyond the high-water mark, messages are dropped and counted. */
+  publish (frames: Buffer[]): void {
+    if (this.closed) {
+      return;
+    }
+    if (this.queue.length >= this.options.highWaterMark) {
+      this.dropped++;
+      return;
+    }
+    this.queue.push(frames);
+    if (!this.sending) {
+      void this.flush();
+    }
+  }
+
+  private async flush (): Promise<void> {
+    this.sending = true;
+    try {
+      while (this.queue.length > 0 && !this.closed) {
+        const frames = this.queue.shift() as Buffer[];
+        await this.pub.send(frames);
+      }
+    }
+    catch (error) {
+      debug('publish failed: %s', (error as Error).message);
+    }
+    finally {
+      this.sending = false;
+    }
+  }
+
+  /** applies to peers connected from now on */
+  setTopics (topics: string[]): void {
+    this.topics = topics;
+  }
+
+  hasPeer (peer: string): boolean {
+    return this.subscribers.has(peer);
+  }
+
+  connectPeer (peer: string, pubUrl: string): void {
+    if (this.closed || this.subscribers.has(peer)) {
+      return;
+    }
+
+    const sub = new Subscriber({
+      linger: 0,
+      maxMessageSize: this.options.maxMessageSize,
+      receiveHighWaterMark: this.options.highWaterMark,
+    });
+    this.secureClient(sub);
+    sub.connect(pubUrl);
+    sub.subscribe(...this.topics);
+    this.subscribers.set(peer, sub);
+    debug('subscribed to %s (%s)', peer, pubUrl);
+
+    void (async () => {
+      try {
+        for await (const frames of sub) {
+          this.onFrames(peer, frames);
+        }
+      }
+      catch (error) {
+        if (!sub.closed) {
+          debug('receive loop for %s ended: %s', peer, (error as Error).message);
+        }
+      }
+    })();
+  }
+
+  disconnectPeer (peer: string): void {
+    const sub = this.subscribers.get(peer);
+    if (sub) {
+      this.subscribers.delete(peer);
+      sub.close();
+      debug('unsubscribed from %s', peer);
+    }
+  }
+
+  /** One request to a peer's ROUTER, answered by a single-frame reply. */
+  async request (routerUrl: string, body: Buffer, timeout: number): Promise<Buffer> {
+    const dealer = new Dealer({ linger: 0, receiveTimeout: timeout, sendTimeout: timeout });
+    this.secureClient(dealer);
+    dealer.connect(routerUrl);
+
+    try {
+      await dealer.send(body);
+      const [reply] = await dealer.receive();
+      return reply;
+    }
+    catch (error) {
+      if ((error as { code?: string }).code === 'EAGAIN') {
+        throw new RequestTimeoutError(routerUrl, timeout);
+      }
+      throw error;
+    }
+    finally {
+      dealer.close();
+    }
+  }
+
+  close (): void {
+    this.closed = true;
+    this.queue.length = 0;
+    for (const peer of Array.from(this.subscribers.keys())) {
+      this.disconnectPeer(peer);
+    }
+    this.pub.close();
+    this.router.close();
+  }
+
+  /** Waits until queued messages are handed to 0mq (bounded), e.g. before leaving. */
+  async drain (timeout: number): Promise<void> {
+    const deadline = Date.now() + timeout;
+    while ((this.queue.length > 0 || this.sending) && Date.now() < deadline) {
+      await new Promise(resolve => setTimeout(resolve, 5));
+    }
+  }
+
+  get queued (): number {
+    return this.queue.length;
+  }
+}

@@ -1,0 +1,170 @@
+import should from 'should';
+import Redis from 'ioredis';
+
+import { RedisServer } from '../support/redisServer';
+import { CoreNode, eventually } from '../support/coreNode';
+import { killAll } from '../support/processes';
+import { KEYS } from '../../lib/cluster/state';
+import type { RoomFilter } from '../../lib/cluster/messages';
+
+const filter = (collection: string): RoomFilter => ({ collection, filters: [[{ equals: { foo: 'bar' } }]], index: 'idx' });
+
+async function totals (node: CoreNode): Promise<Record<string, number>> {
+  const status = await node.status();
+  const result: Record<string, number> = {};
+  for (const { room, total } of status.rooms) {
+    result[room] = total;
+  }
+  return result;
+}
+
+async function allSee (nodes: CoreNode[], expected: Record<string, number>): Promise<void> {
+  await eventually(`every node sees ${JSON.stringify(expected)}`, async () => {
+    for (const node of nodes) {
+      const seen = await totals(node);
+      if (JSON.stringify(Object.entries(seen).sort()) !== JSON.stringify(Object.entries(expected).sort())) {
+        return false;
+      }
+    }
+    return true;
+  });
+}
+
+async function peersOf (node: CoreNode): Promise<string[]> {
+  return (await node.status()).status.peers.map(p => p.id).sort();
+}
+
+describe('cluster core (3 node processes, real Redis and 0mq)', function () {
+  this.timeout(60000);
+
+  let redisServer: RedisServer;
+  let redis: Redis;
+  let nodes: CoreNode[] = [];
+
+  before(async () => {
+    redisServer = await RedisServer.start();
+    redis = new Redis({ host: '127.0.0.1', port: redisServer.port });
+    nodes = await Promise.all([0, 1, 2].map(() => CoreNode.start(redisServer.port)));
+    await Promise.all(nodes.map(node => node.join()));
+  });
+
+  after(async () => {
+    redis?.disconnect();
+    await killAll();
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') {
+      for (const node of nodes) {
+        // eslint-disable-next-line no-console
+        console.log(`--- logs of ${node.id}\n${node.logs.slice(-30).join('\n')}`);
+      }
+    }
+  });
+
+  it('joins: every node knows the two others and is healthy', async () => {
+    await eventually('full mesh', async () => {
+      for (const node of nodes) {
+        const others = nodes.filter(n => n !== node).map(n => n.id).sort();
+        if (JSON.stringify(await peersOf(node)) !== JSON.stringify(others)) {
+          return false;
+        }
+      }
+      return true;
+    });
+    for (const node of nodes) {
+      should((await node.status()).health).eql({ ok: true, reason: null });
+    }
+    should(await redis.hlen(KEYS.nodes)).equal(3);
+  });
+
+  it('replicates subscription counts to every node', async () => {
+    const [a, b] = nodes;
+    await a.subscribe('r1', 2, filter('c1'));
+    await allSee(nodes, { r1: 2 });
+    await b.subscribe('r1', 1, filter('c1'));
+    await allSee(nodes, { r1: 3 });
+    await a.subscribe('r1', 0, filter('c1'));
+    await allSee(nodes, { r1: 1 });
+
+    should(await redis.hgetall(KEYS.rooms(a.id))).eql({});
+    should(await redis.hgetall(KEYS.rooms(b.id))).eql({ r1: '1' });
+    should(JSON.parse(await redis.hget(KEYS.filters, 'r1') as string)).eql(filter('c1'));
+    should(await redis.hget(KEYS.refs, 'r1')).equal('1');
+  });
+
+  it('delivers a notification exactly once, only to the nodes with subscribers', async () => {
+    const [a, b, c] = nodes;
+    const sent = await a.call({ cmd: 'notify', content: { n: 1 }, rooms: ['r1', 'unknown'] });
+    should(sent).equal(1);
+
+    await eventually('b gets the notification', () => b.notifications.length === 1);
+    await new Promise(resolve => setTimeout(resolve, 300));
+    should(b.notifications).have.length(1);
+    should(b.notifications[0]).match({ from: a.id, message: { content: { n: 1 }, room: 'r1', t: 'user' } });
+    should(c.notifications).have.length(0);
+    should(a.notifications).have.length(0);
+  });
+
+  it('broadcasts sync messages to every other node', async () => {
+    const [a, b, c] = nodes;
+    await a.call({ cmd: 'broadcast', message: { event: 'hello', payload: { x: 1 }, t: 'app' } });
+    await eventually('b and c get it', () => b.syncs.length === 1 && c.syncs.length === 1);
+    should(b.syncs[0].message).match({ event: 'hello', payload: { x: 1 }, t: 'app' });
+    should(a.syncs).have.length(0);
+  });
+
+  it('evicts a node killed with SIGKILL and removes its subscriptions from Redis', async () => {
+    const [a, b, c] = nodes;
+    await c.subscribe('r2', 4, filter('c2'));
+    await allSee(nodes, { r1: 1, r2: 4 });
+    const deadId = c.id;
+
+    c.kill('SIGKILL');
+    await eventually('survivors forget the dead node', async () =>
+      JSON.stringify(await peersOf(a)) === JSON.stringify([b.id]) &&
+      JSON.stringify(await peersOf(b)) === JSON.stringify([a.id]));
+    await allSee([a, b], { r1: 1 });
+
+    should(await redis.hexists(KEYS.nodes, deadId)).equal(0);
+    should(await redis.exists(KEYS.rooms(deadId))).equal(0);
+    should(await redis.hexists(KEYS.filters, 'r2')).equal(0);
+    should(await redis.hexists(KEYS.refs, 'r2')).equal(0);
+  });
+
+  it('lets a restarted node rejoin, receive the state and notifications', async () => {
+    const [a, b, c] = nodes;
+    const restarted = await CoreNode.spawn(c.config);
+    nodes[2] = restarted;
+    await restarted.join();
+
+    await allSee(nodes, { r1: 1 });
+    should((await peersOf(restarted))).eql([a.id, b.id].sort());
+
+    await restarted.subscribe('r3', 1, filter('c3'));
+    await allSee(nodes, { r1: 1, r3: 1 });
+    await b.call({ cmd: 'notify', content: { n: 2 }, rooms: ['r3'] });
+    await eventually('restarted node is notified', () => restarted.notifications.length === 1);
+  });
+
+  it('reset wipes Redis and converges back to the same state', async () => {
+    const [a] = nodes;
+    await a.call({ cmd: 'reset' });
+    await allSee(nodes, { r1: 1, r3: 1 });
+    await eventually('Redis repopulated', async () =>
+      (await redis.hlen(KEYS.filters)) === 2 && (await redis.hget(KEYS.refs, 'r3')) === '1');
+    for (const node of nodes) {
+      await eventually('healthy after reset', async () => (await node.status()).health.ok);
+    }
+  });
+
+  it('a graceful stop removes the node at once', async () => {
+    const [a, b, c] = nodes;
+    const leaving = c.id;
+    await c.stop();
+    await eventually('peers forget the leaving node', async () =>
+      !(await peersOf(a)).includes(leaving) && !(await peersOf(b)).includes(leaving));
+    await allSee([a, b], { r1: 1 });
+    should(await redis.hexists(KEYS.nodes, leaving)).equal(0);
+  });
+});

@@ -1,0 +1,143 @@
+import { fork, ChildProcess } from 'child_process';
+import * as path from 'path';
+
+import type { Command, Event } from './coreNodeProcess';
+import type { DirectPayload, RoomFilter, SyncPayload } from '../../lib/cluster/messages';
+import { freePorts } from './ports';
+import { kill, track, waitExit } from './processes';
+
+type CommandBody = Command extends infer C ? C extends { id: number } ? Omit<C, 'id'> : never : never;
+
+export interface NodeStatusReply {
+  id: string;
+  health: { ok: boolean; reason: string | null };
+  rooms: Array<{ room: string; total: number }>;
+  status: {
+    self: { id: string; seq: number; rooms: number; subscriptions: number };
+    peers: Array<{ id: string; counters: Record<string, number>; rooms: number; subscriptions: number }>;
+    evictions: number;
+    unattributed: Record<string, number>;
+  };
+}
+
+/** A core node process (see coreNodeProcess.ts) */
+export class CoreNode {
+  readonly notifications: Array<{ from: string; message: DirectPayload }> = [];
+  readonly syncs: Array<{ from: string; message: SyncPayload }> = [];
+  readonly logs: string[] = [];
+  id = '';
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+
+  private constructor (readonly child: ChildProcess, readonly config: Record<string, unknown>) {
+    child.on('message', (event: Event) => this.onEvent(event));
+    child.stderr?.on('data', (data: Buffer) => this.logs.push(...data.toString().split('\n').filter(Boolean)));
+    child.on('exit', () => {
+      for (const { reject } of this.pending.values()) {
+        reject(new Error('node process exited'));
+      }
+      this.pending.clear();
+    });
+  }
+
+  static async start (redisPort: number, extra: Record<string, unknown> = {}): Promise<CoreNode> {
+    const [pub, router] = await freePorts(2);
+    const config = {
+      bindings: { pub: `tcp://[127.0.0.1:ipv4]:${pub}`, router: `tcp://[127.0.0.1:ipv4]:${router}` },
+      redis: { host: '127.0.0.1', port: redisPort },
+      ...extra,
+    };
+    return CoreNode.spawn(config);
+  }
+
+  static async spawn (config: Record<string, unknown>): Promise<CoreNode> {
+    const child = track(fork(path.join(__dirname, 'coreNodeProcess.ts'), [JSON.stringify(config)], {
+      execArgv: ['-r', 'ts-node/register/transpile-only'],
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    }));
+    const node = new CoreNode(child, config);
+    const started = await node.waitReply(0) as { id: string };
+    node.id = started.id;
+    return node;
+  }
+
+  private onEvent (event: Event): void {
+    switch (event.event) {
+      case 'reply': {
+        const waiter = this.pending.get(event.id);
+        if (waiter) {
+          this.pending.delete(event.id);
+          if (event.error) {
+            waiter.reject(new Error(event.error));
+          }
+          else {
+            waiter.resolve(event.result);
+          }
+        }
+        return;
+      }
+      case 'notification':
+        this.notifications.push({ from: event.from, message: event.message });
+        return;
+      case 'sync':
+        this.syncs.push({ from: event.from, message: event.message });
+        return;
+      default:
+    }
+  }
+
+  private waitReply (id: number): Promise<unknown> {
+    return new Promise((resolve, reject) => this.pending.set(id, { reject, resolve }));
+  }
+
+  call (body: CommandBody): Promise<unknown> {
+    const id = this.nextId++;
+    const reply = this.waitReply(id);
+    this.child.send({ ...body, id });
+    return reply;
+  }
+
+  async join (): Promise<void> {
+    const result = await this.call({ cmd: 'join' }) as { id: string };
+    this.id = result.id;
+  }
+
+  subscribe (room: string, count: number, filter: RoomFilter): Promise<unknown> {
+    return this.call({ cmd: 'subscribe', count, filter, room });
+  }
+
+  async status (): Promise<NodeStatusReply> {
+    const status = await this.call({ cmd: 'status' }) as NodeStatusReply;
+    this.id = status.id;
+    return status;
+  }
+
+  async stop (): Promise<void> {
+    await this.call({ cmd: 'stop' }).catch(() => undefined);
+    await waitExit(this.child);
+  }
+
+  kill (signal: NodeJS.Signals = 'SIGKILL'): void {
+    kill(this.child, signal);
+  }
+}
+
+/** Polls `check` until it returns true; fails with `what` after `timeout` ms */
+export async function eventually (what: string, check: () => Promise<boolean> | boolean, timeout = 10000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  let lastError: unknown = null;
+  for (;;) {
+    try {
+      if (await check()) {
+        return;
+      }
+    }
+    catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for: ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+    }
+    await new Promise(resolve => setTimeout(resolve, 50));
+  }
+}

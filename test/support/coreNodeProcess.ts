@@ -1,0 +1,107 @@
+/**
+ * A cluster core node without Kuzzle, driven by its parent over IPC.
+ * Used by the integration tests: every node is a real process with real
+ * 0mq sockets and a real Redis.
+ *
+ * argv[2]: JSON plugin configuration
+ */
+import { loadConfig } from '../../lib/config';
+import { ClusterHost, ClusterNode, LocalRoom } from '../../lib/cluster/node';
+import type { DirectPayload, RoomFilter, SyncPayload } from '../../lib/cluster/messages';
+
+export type Command =
+  | { id: number; cmd: 'join' }
+  | { id: number; cmd: 'subscribe'; room: string; count: number; filter: RoomFilter }
+  | { id: number; cmd: 'notify'; rooms: string[]; content: unknown }
+  | { id: number; cmd: 'broadcast'; message: SyncPayload }
+  | { id: number; cmd: 'status' }
+  | { id: number; cmd: 'reset' }
+  | { id: number; cmd: 'stop' };
+
+export type Event =
+  | { event: 'reply'; id: number; result?: unknown; error?: string }
+  | { event: 'notification'; from: string; message: DirectPayload }
+  | { event: 'sync'; from: string; message: SyncPayload }
+  | { event: 'rooms'; appeared: string[]; vanished: string[] };
+
+function emit (event: Event): void {
+  if (process.send) {
+    process.send(event);
+  }
+}
+
+const config = loadConfig(JSON.parse(process.argv[2]));
+const local = new Map<string, LocalRoom>();
+const node = new ClusterNode(config, {
+  error: msg => process.stderr.write(`ERROR ${msg}\n`),
+  info: msg => process.stderr.write(`INFO ${msg}\n`),
+  warn: msg => process.stderr.write(`WARN ${msg}\n`),
+});
+
+const host: ClusterHost = {
+  localRooms: () => Array.from(local.values()),
+  onJoined: async () => undefined,
+  onNotification: (from, message) => emit({ event: 'notification', from, message }),
+  onSync: (from, message) => emit({ event: 'sync', from, message }),
+  refresh: async () => undefined,
+  roomsChanged: changes => emit({
+    appeared: changes.appeared.map(c => c.room),
+    event: 'rooms',
+    vanished: changes.vanished.map(c => c.room),
+  }),
+};
+
+async function handle (command: Command): Promise<unknown> {
+  switch (command.cmd) {
+    case 'join':
+      await node.join();
+      return { id: node.id };
+    case 'subscribe':
+      if (command.count > 0) {
+        local.set(command.room, { count: command.count, filter: command.filter, room: command.room });
+      }
+      else {
+        local.delete(command.room);
+      }
+      await node.setLocalRoom(command.room, command.count, command.filter);
+      return null;
+    case 'notify':
+      return node.notify(command.rooms, rooms => ({
+        content: command.content,
+        request: { data: { action: 'create', controller: 'document' }, options: {} },
+        room: rooms[0],
+        scope: 'in',
+        t: 'user',
+      }));
+    case 'broadcast':
+      node.broadcast(command.message);
+      return null;
+    case 'status':
+      return {
+        health: node.health(),
+        id: node.id,
+        rooms: Array.from(node.registry.entries()).map(e => ({ room: e.room, total: e.total })),
+        status: node.status(),
+      };
+    case 'reset':
+      await node.reset();
+      return null;
+    case 'stop':
+      await node.stop();
+      setTimeout(() => process.exit(0), 50);
+      return null;
+  }
+}
+
+process.on('message', (command: Command) => {
+  handle(command).then(
+    result => emit({ event: 'reply', id: command.id, result }),
+    error => emit({ error: (error as Error).message, event: 'reply', id: command.id }));
+});
+
+node.start(host).then(
+  () => emit({ event: 'reply', id: 0, result: { id: node.id } }),
+  error => {
+    emit({ error: (error as Error).message, event: 'reply', id: 0 });
+    process.exit(1);
+  });

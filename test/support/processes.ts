@@ -1,0 +1,54 @@
+import { ChildProcess } from 'child_process';
+
+/**
+ * Every process a test starts is registered here and killed by pid when the
+ * test ends, pass or fail (see killAll, called from after/afterEach hooks),
+ * and when the test runner itself exits.
+ */
+const running = new Set<ChildProcess>();
+
+export function track<T extends ChildProcess> (child: T): T {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
+
+export function kill (child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
+  if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+    try {
+      process.kill(child.pid, signal);
+    }
+    catch {
+      // already gone
+    }
+  }
+}
+
+export function waitExit (child: ChildProcess, timeout = 10000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve();
+  }
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`pid ${child.pid} still running after ${timeout} ms`)), timeout);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+export async function killAll (): Promise<void> {
+  const children = Array.from(running);
+  for (const child of children) {
+    kill(child, 'SIGCONT');
+    kill(child);
+  }
+  await Promise.all(children.map(child => waitExit(child).catch(() => undefined)));
+}
+
+process.on('exit', () => {
+  for (const child of running) {
+    kill(child, 'SIGCONT');
+    kill(child);
+  }
+});
