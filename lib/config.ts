@@ -287,6 +287,9 @@ function parseRedis (value: unknown, cacheConfig: KuzzleCacheConfig | undefined)
 
   if (isPlainObject(value)) {
     if (value.nodes !== undefined) {
+      if (!Array.isArray(value.nodes)) {
+        throw new ConfigurationError('redis.nodes', 'expected an array of {host, port}');
+      }
       const cluster = parseRedis(value.nodes, undefined);
       if (cluster.mode !== 'cluster') {
         throw new ConfigurationError('redis.nodes', 'expected an array of {host, port}');

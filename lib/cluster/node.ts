@@ -110,11 +110,11 @@ export class ClusterNode {
     this.transport.setTopics([BROADCAST_TOPIC, nodeTopic(this.id)]);
 
     this.store.on('down', () => {
-      this.log.warn('[cluster] Redis unreachable: this node is not ready until it comes back');
+      this.log.warn('Redis unreachable: this node is not ready until it comes back');
     });
     this.store.on('up', () => {
       if (this.joined) {
-        this.log.info('[cluster] Redis reachable again: resynchronizing');
+        this.log.info('Redis reachable again: resynchronizing');
         void this.resyncAll(true);
       }
     });
@@ -138,9 +138,9 @@ export class ClusterNode {
     }
     catch (error) {
       this.transport.close();
-      throw new Error(`[cluster] cannot bind ${this.config.bindings.pub.url} / ${this.config.bindings.router.url}: ${(error as Error).message}`);
+      throw new Error(`cannot bind ${this.config.bindings.pub.url} / ${this.config.bindings.router.url}: ${(error as Error).message}`);
     }
-    this.log.info(`[cluster] node ${this.id} listening on pub ${this.config.bindings.pub.url}, router ${this.config.bindings.router.url}`);
+    this.log.info(`node ${this.id} listening on pub ${this.config.bindings.pub.url}, router ${this.config.bindings.router.url}`);
   }
 
   /**
@@ -161,7 +161,7 @@ export class ClusterNode {
         return;
       }
       catch (error) {
-        const message = `[cluster] join attempt ${attempt} failed: ${(error as Error).message}`;
+        const message = `join attempt ${attempt} failed: ${(error as Error).message}`;
         if (attempt === this.config.retryJoin) {
           this.log.error(`${message}; still not joined after ${attempt} attempts, retrying in the background`);
           void this.joinLoop().catch(() => undefined);
@@ -200,7 +200,7 @@ export class ClusterNode {
     await this.hostCall(() => (this.host as ClusterHost).onJoined());
 
     this.joined = true;
-    this.log.info(`[cluster] node ${this.id} joined a cluster of ${this.peers.size + 1} node(s)`);
+    this.log.info(`node ${this.id} joined a cluster of ${this.peers.size + 1} node(s)`);
   }
 
   private startTimers (): void {
@@ -264,7 +264,7 @@ export class ClusterNode {
       }
       else if (member.info.pub === this.config.bindings.pub.url) {
         // a previous incarnation of this very node (restarted within the TTL)
-        this.log.warn(`[cluster] removing node ${member.info.id}: previous incarnation of this node at ${member.info.pub}`);
+        this.log.warn(`removing node ${member.info.id}: previous incarnation of this node at ${member.info.pub}`);
         void this.store.removeNode(member.info.id, true).catch(() => undefined);
       }
       else {
@@ -292,7 +292,7 @@ export class ClusterNode {
     try {
       const result = await this.store.removeNode(info.id, false);
       if (typeof result === 'number') {
-        this.log.warn(`[cluster] removed the state of dead node ${info.id} (${info.pub}): ${result} room(s)`);
+        this.log.warn(`removed the state of dead node ${info.id} (${info.pub}): ${result} room(s)`);
       }
     }
     catch (error) {
@@ -309,7 +309,7 @@ export class ClusterNode {
     const peer = new Peer(info);
     this.peers.set(info.id, peer);
     this.transport.connectPeer(info.id, info.pub);
-    this.log.info(`[cluster] adding node ${info.id} (pub ${info.pub}, router ${info.router})`);
+    this.log.info(`adding node ${info.id} (pub ${info.pub}, router ${info.router})`);
     void this.greet(peer);
     return peer;
   }
@@ -347,7 +347,7 @@ export class ClusterNode {
     this.transport.disconnectPeer(peer.id);
     this.applyChanges(this.registry.dropNode(peer.id));
     peer.markSynced();
-    this.log.warn(`[cluster] node ${peer.id} (${peer.info.pub}) removed: ${reason}`);
+    this.log.warn(`node ${peer.id} (${peer.info.pub}) removed: ${reason}`);
   }
 
   private async detectFailures (): Promise<void> {
@@ -366,7 +366,7 @@ export class ClusterNode {
         this.forgetPeer(peer, `no heartbeat for ${silence} ms`);
         if (typeof result === 'number') {
           // this node won the race: it cleaned the Redis state, the others just forget
-          this.log.info(`[cluster] removed ${result} room(s) of evicted node ${peer.id} from Redis`);
+          this.log.info(`removed ${result} room(s) of evicted node ${peer.id} from Redis`);
           this.broadcast({ node: peer.id, t: 'evicted' });
         }
       }
@@ -393,7 +393,7 @@ export class ClusterNode {
     this.seq = 0;
     this.id = uuid();
     this.transport.setTopics([BROADCAST_TOPIC, nodeTopic(this.id)]);
-    this.log.warn(`[cluster] node ${oldId} was evicted by its peers (frozen or cut off): rejoining as ${this.id}`);
+    this.log.warn(`node ${oldId} was evicted by its peers (frozen or cut off): rejoining as ${this.id}`);
     await this.join();
   }
 
@@ -494,7 +494,7 @@ export class ClusterNode {
     }
     catch (error) {
       this.dirty = true;
-      this.log.warn(`[cluster] resynchronization failed: ${(error as Error).message}`);
+      this.log.warn(`resynchronization failed: ${(error as Error).message}`);
     }
   }
 
@@ -507,7 +507,7 @@ export class ClusterNode {
     const key = `${source}/${kind}`;
     if (!this.loggedInvalid.has(key)) {
       this.loggedInvalid.add(key);
-      this.log.warn(`[cluster] dropping invalid message from ${source}: ${error.message} (logged once per source and kind; see status counters)`);
+      this.log.warn(`dropping invalid message from ${source}: ${error.message} (logged once per source and kind; see status counters)`);
     }
   }
 
@@ -580,14 +580,14 @@ export class ClusterNode {
     }
     if (!peer.syncing && heartbeat.seq > peer.seq) {
       peer.counters.gaps++;
-      this.log.warn(`[cluster] lost the last ${heartbeat.seq - peer.seq} message(s) from ${peer.id}: resynchronizing`);
+      this.log.warn(`lost the last ${heartbeat.seq - peer.seq} message(s) from ${peer.id}: resynchronizing`);
       void this.resync(peer, 'gap');
     }
   }
 
   private lostNotifications (peer: Peer, lost: number): void {
     peer.counters.lostNotifications += lost;
-    this.log.warn(`[cluster] ${lost} notification(s) from ${peer.id} were lost (slow or dropped link): resynchronizing`);
+    this.log.warn(`${lost} notification(s) from ${peer.id} were lost (slow or dropped link): resynchronizing`);
     void this.resync(peer, 'gap');
   }
 
@@ -624,7 +624,7 @@ export class ClusterNode {
     }
     if (verdict === 'gap') {
       peer.counters.gaps++;
-      this.log.warn(`[cluster] message(s) ${peer.seq + 1}..${(message.seq as number) - 1} from ${peer.id} lost: resynchronizing`);
+      this.log.warn(`message(s) ${peer.seq + 1}..${(message.seq as number) - 1} from ${peer.id} lost: resynchronizing`);
       peer.buffer.push(message);
       void this.resync(peer, 'gap');
       return;
@@ -725,7 +725,7 @@ export class ClusterNode {
       } while (peer.resyncAgain && attempts < 5);
     }
     catch (error) {
-      this.log.warn(`[cluster] cannot read the state of ${peer.id}: ${(error as Error).message}`);
+      this.log.warn(`cannot read the state of ${peer.id}: ${(error as Error).message}`);
       peer.resyncAgain = false;
       // retried at the next gap or heartbeat watermark
       peer.seq = Math.max(peer.seq, ...peer.buffer.map(m => m.seq as number));
@@ -744,7 +744,7 @@ export class ClusterNode {
         (this.host as ClusterHost).roomsChanged(changes);
       }
       catch (error) {
-        this.log.error(`[cluster] cannot apply room changes: ${(error as Error).message}`);
+        this.log.error(`cannot apply room changes: ${(error as Error).message}`);
       }
     }
   }
@@ -754,7 +754,7 @@ export class ClusterNode {
       await fn();
     }
     catch (error) {
-      this.log.error(`[cluster] ${(error as Error).stack || error}`);
+      this.log.error(`${(error as Error).stack || error}`);
     }
   }
 
@@ -874,7 +874,7 @@ export class ClusterNode {
     }
     this.transport.close();
     await this.store.close();
-    this.log.info(`[cluster] node ${this.id} left the cluster`);
+    this.log.info(`node ${this.id} left the cluster`);
   }
 }
 

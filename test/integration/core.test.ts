@@ -56,7 +56,6 @@ describe('cluster core (3 node processes, real Redis and 0mq)', function () {
   afterEach(function () {
     if (this.currentTest?.state === 'failed') {
       for (const node of nodes) {
-        // eslint-disable-next-line no-console
         console.log(`--- logs of ${node.id}\n${node.logs.slice(-30).join('\n')}`);
       }
     }

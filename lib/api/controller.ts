@@ -1,0 +1,60 @@
+import type { ClusterNode } from '../cluster/node';
+
+type ErrorConstructor = new (message: string) => Error;
+
+export interface ClusterStatus {
+  /** number of nodes in the cluster, this one included */
+  count: number;
+  current: Record<string, unknown>;
+  pool: Array<Record<string, unknown>>;
+  health: { ok: boolean; reason: string | null };
+  cluster: { rooms: number; subscriptions: number };
+  /** outbound messages dropped because the queue was full */
+  dropped: number;
+  /** times this node was evicted by its peers and rejoined */
+  evictions: number;
+  /** invalid frames that could not be attributed to a peer (router port) */
+  invalidRequests: number;
+}
+
+/**
+ * The `cluster` API controller: health (for load balancers), status, reset.
+ */
+export class ClusterController {
+  constructor (
+    private readonly node: ClusterNode,
+    private readonly ServiceUnavailableError: ErrorConstructor,
+  ) {}
+
+  /** "ok", or a 503 error giving the reason */
+  health (): string {
+    const health = this.node.health();
+    if (!health.ok) {
+      throw new this.ServiceUnavailableError(`cluster node not ready: ${health.reason}`);
+    }
+    return 'ok';
+  }
+
+  status (): ClusterStatus {
+    const { self, peers, evictions, dropped, unattributed } = this.node.status();
+    let subscriptions = 0;
+    for (const { total } of this.node.registry.entries()) {
+      subscriptions += total;
+    }
+    return {
+      cluster: { rooms: this.node.registry.size, subscriptions },
+      count: peers.length + 1,
+      current: { ...self },
+      dropped,
+      evictions,
+      health: this.node.health(),
+      invalidRequests: unattributed.invalid,
+      pool: peers.map(peer => ({ ...peer })),
+    };
+  }
+
+  async reset (): Promise<{ acknowledged: true }> {
+    await this.node.reset();
+    return { acknowledged: true };
+  }
+}

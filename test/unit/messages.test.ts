@@ -1,0 +1,102 @@
+import should from 'should';
+
+import { InvalidMessageError, PROTOCOL_VERSION, decode, encode, isSequenced } from '../../lib/cluster/messages';
+
+const MAX = 4096;
+
+function kindOf (frame: Buffer | string): string {
+  try {
+    decode(Buffer.isBuffer(frame) ? frame : Buffer.from(frame), MAX);
+  }
+  catch (error) {
+    should(error).be.instanceOf(InvalidMessageError);
+    return (error as InvalidMessageError).kind;
+  }
+  return 'valid';
+}
+
+const envelope = (fields: Record<string, unknown>): string => JSON.stringify({ from: 'n1', v: PROTOCOL_VERSION, ...fields });
+
+describe('messages', () => {
+  it('round-trips every message type through encode/decode', () => {
+    const filter = { collection: 'c', filters: [], index: 'i' };
+    const request = { data: {}, options: {} };
+    const payloads = [
+      { count: 2, filter, room: 'r', t: 'room' },
+      { count: 0, room: 'r', t: 'room' },
+      { index: 'i', op: 'add', scope: 'public', t: 'storage' },
+      { collection: 'c', index: 'i', op: 'remove', scope: 'private', t: 'storage' },
+      { id: 'admin', kind: 'role', t: 'security' },
+      { kind: 'all', t: 'security' },
+      { t: 'validators' },
+      { name: 's', op: 'add', pluginName: 'p', strategy: { config: {} }, t: 'strategy' },
+      { name: 's', op: 'remove', pluginName: 'p', t: 'strategy' },
+      { event: 'e', payload: { a: 1 }, t: 'app' },
+      { suffix: '', t: 'dump' },
+      { t: 'shutdown' }, { t: 'reset' }, { t: 'leave' }, { node: 'n2', t: 'evicted' },
+      { action: 'create', content: {}, request, rooms: ['r'], scope: 'in', t: 'document' },
+      { content: { count: 1 }, request, room: 'r', scope: 'out', t: 'user' },
+    ] as const;
+
+    for (const payload of payloads) {
+      const decoded = decode(encode('n1', payload, 7), MAX);
+      should(decoded).match({ ...payload, from: 'n1', seq: 7, v: PROTOCOL_VERSION });
+      should(isSequenced(payload.t)).be.true();
+    }
+
+    const heartbeat = decode(encode('n1', { direct: { n2: 3 }, ready: true, seq: 9, t: 'heartbeat' }), MAX);
+    should(heartbeat).match({ direct: { n2: 3 }, seq: 9, t: 'heartbeat' });
+    should(decode(encode('n1', { id: 'x', pub: 'tcp://a:1', router: 'tcp://a:2', t: 'hello' }), MAX).t).equal('hello');
+  });
+
+  it('rejects garbage', () => {
+    should(kindOf(Buffer.from([0xff, 0x00, 0x13]))).equal('malformed');
+    should(kindOf('')).equal('malformed');
+    should(kindOf('[1,2]')).equal('malformed');
+    should(kindOf('null')).equal('malformed');
+    should(kindOf('"text"')).equal('malformed');
+  });
+
+  it('rejects another protocol version', () => {
+    should(kindOf(envelope({ t: 'leave', seq: 1, v: 2 }))).equal('version');
+    should(kindOf(JSON.stringify({ from: 'n1', seq: 1, t: 'leave' }))).equal('version');
+  });
+
+  it('rejects unknown types', () => {
+    should(kindOf(envelope({ seq: 1, t: 'launchMissiles' }))).equal('type');
+    should(kindOf(envelope({ seq: 1, t: 'toString' }))).equal('type');
+    should(kindOf(envelope({ seq: 1 }))).equal('type');
+  });
+
+  it('rejects oversized frames before parsing them', () => {
+    should(kindOf(envelope({ pad: 'x'.repeat(MAX), t: 'leave', seq: 1 }))).equal('oversized');
+  });
+
+  it('rejects missing or ill-typed fields', () => {
+    should(kindOf(envelope({ t: 'leave' }))).equal('malformed'); // no seq
+    should(kindOf(envelope({ seq: -1, t: 'leave' }))).equal('malformed');
+    should(kindOf(envelope({ seq: 1.5, t: 'leave' }))).equal('malformed');
+    should(kindOf(JSON.stringify({ seq: 1, t: 'leave', v: PROTOCOL_VERSION }))).equal('malformed'); // no from
+    should(kindOf(envelope({ count: 1, room: 'r', seq: 1, t: 'room' }))).equal('malformed'); // no filter
+    should(kindOf(envelope({ count: 1, filter: { index: 'i' }, room: 'r', seq: 1, t: 'room' }))).equal('malformed');
+    should(kindOf(envelope({ count: '1', room: 'r', seq: 1, t: 'room' }))).equal('malformed');
+    should(kindOf(envelope({ index: 'i', op: 'drop', scope: 'public', seq: 1, t: 'storage' }))).equal('malformed');
+    should(kindOf(envelope({ index: 'i', op: 'add', scope: 'secret', seq: 1, t: 'storage' }))).equal('malformed');
+    should(kindOf(envelope({ kind: 'user', seq: 1, t: 'security' }))).equal('malformed');
+    should(kindOf(envelope({ name: 's', op: 'add', pluginName: 'p', seq: 1, t: 'strategy' }))).equal('malformed');
+    should(kindOf(envelope({ seq: 1, t: 'app' }))).equal('malformed');
+    should(kindOf(envelope({ seq: 1, suffix: 3, t: 'dump' }))).equal('malformed');
+    should(kindOf(envelope({ request: {}, rooms: 'r', scope: 'in', action: 'x', seq: 1, t: 'document' }))).equal('malformed');
+    should(kindOf(envelope({ request: { data: {} }, room: 'r', scope: 'in', seq: 1, t: 'user' }))).equal('malformed');
+    should(kindOf(envelope({ direct: [], ready: true, seq: 1, t: 'heartbeat' }))).equal('malformed');
+    should(kindOf(envelope({ direct: { a: 'x' }, ready: true, seq: 1, t: 'heartbeat' }))).equal('malformed');
+    should(kindOf(envelope({ direct: {}, ready: 'yes', seq: 1, t: 'heartbeat' }))).equal('malformed');
+    should(kindOf(envelope({ id: 'x', pub: 'p', t: 'hello' }))).equal('malformed');
+  });
+
+  it('heartbeats and router messages are not sequenced', () => {
+    should(isSequenced('heartbeat')).be.false();
+    should(isSequenced('hello')).be.false();
+    should(isSequenced('welcome')).be.false();
+  });
+});
