@@ -33,9 +33,9 @@ function emit (event: Event): void {
 const config = loadConfig(JSON.parse(process.argv[2]));
 const local = new Map<string, LocalRoom>();
 const node = new ClusterNode(config, {
-  error: msg => process.stderr.write(`ERROR ${msg}\n`),
-  info: msg => process.stderr.write(`INFO ${msg}\n`),
-  warn: msg => process.stderr.write(`WARN ${msg}\n`),
+  error: msg => process.stderr.write(`ERROR [cluster] ${msg}\n`),
+  info: msg => process.stderr.write(`INFO [cluster] ${msg}\n`),
+  warn: msg => process.stderr.write(`WARN [cluster] ${msg}\n`),
 });
 
 const host: ClusterHost = {

@@ -1,6 +1,6 @@
 import should from 'should';
 
-import { InvalidMessageError, PROTOCOL_VERSION, decode, encode, isSequenced } from '../../lib/cluster/messages';
+import { InvalidMessageError, PROTOCOL_VERSION, Payload, decode, encode, isSequenced } from '../../lib/cluster/messages';
 
 const MAX = 4096;
 
@@ -36,7 +36,7 @@ describe('messages', () => {
       { t: 'shutdown' }, { t: 'reset' }, { t: 'leave' }, { node: 'n2', t: 'evicted' },
       { action: 'create', content: {}, request, rooms: ['r'], scope: 'in', t: 'document' },
       { content: { count: 1 }, request, room: 'r', scope: 'out', t: 'user' },
-    ] as const;
+    ] as Payload[];
 
     for (const payload of payloads) {
       const decoded = decode(encode('n1', payload, 7), MAX);

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what ./dev.sh and npm test need: redis-server and nginx (Debian
+# packages, when running as root), and the npm packages.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing ${missing[*]} (apt-get)..."
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "missing: ${missing[*]}" >&2
+    echo "install them, e.g. on Debian/Ubuntu: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 18 ]; then
+  echo "Node.js >= 18 is needed to develop this plugin (found $(node --version))" >&2
+  exit 1
+fi
+
+if [ ! -d node_modules/kuzzle ] || [ ! -d node_modules/zeromq ] || [ package.json -nt node_modules/.package-lock.json ]; then
+  echo "installing npm packages..."
+  npm install --no-audit --no-fund
+fi
