@@ -99,9 +99,9 @@ class ClusterPlugin {
     this.api = {
       cluster: {
         actions: {
-          health: { handler: () => controller.health(), http: [{ path: '/_plugin/cluster/health', verb: 'get' }] },
-          reset: { handler: () => controller.reset(), http: [{ path: '/_plugin/cluster/reset', verb: 'post' }] },
-          status: { handler: () => controller.status(), http: [{ path: '/_plugin/cluster/status', verb: 'get' }] },
+          health: { handler: async () => controller.health(), http: [{ path: '/_plugin/cluster/health', verb: 'get' }] },
+          reset: { handler: async () => controller.reset(), http: [{ path: '/_plugin/cluster/reset', verb: 'post' }] },
+          status: { handler: async () => controller.status(), http: [{ path: '/_plugin/cluster/status', verb: 'get' }] },
         },
       },
     };

@@ -164,7 +164,9 @@ describe('end-to-end: 3 real Kuzzle 2.10.4 nodes with the plugin, nginx in front
     await http.connect();
     const received: Notification[] = [];
     const roomId = await clients[0].realtime.subscribe('e2e', 'docs', { equals: { kind: 'via-nginx' } }, n => { received.push(n as unknown as Notification); });
-    await eventually('room replicated', async () => (await http.realtime.count(roomId)) === 1);
+    // realtime:count has no HTTP route: ask the other nodes over WebSocket
+    await eventually('room replicated', async () =>
+      (await clients[1].realtime.count(roomId)) === 1 && (await clients[2].realtime.count(roomId)) === 1);
     for (let i = 0; i < 3; i++) {
       await http.document.create('e2e', 'docs', { kind: 'via-nginx', n: i }, undefined, { refresh: 'wait_for' });
     }

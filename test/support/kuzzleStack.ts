@@ -211,7 +211,7 @@ export class KuzzleStack {
     child.stderr?.on('data', onData);
 
     await waitFor(`Kuzzle node ${index + 1} (port ${node.port}) to be healthy`,
-      async () => (await httpGet(node.port, '/_plugin/cluster/health')).status === 200,
+      async () => { const r = await httpGet(node.port, '/_plugin/cluster/health'); if (process.env.DEBUG_STACK) console.log(r.status, r.body.slice(0, 300)); return r.status === 200; },
       90000,
       () => (child.exitCode !== null ? `exited with code ${child.exitCode}; last output:\n${node.output.slice(-20).join('\n')}` : null));
   }
