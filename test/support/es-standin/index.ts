@@ -1,0 +1,3 @@
+export { startEsStandin, createEsServer } from './http';
+export type { EsStandin, StartOptions, RequestLogEntry } from './http';
+export { Store } from './store';
