@@ -237,6 +237,11 @@ export class KuzzleStack {
   }
 
   async stop (): Promise<void> {
+    if (this.nginx) {
+      // SIGKILL would orphan nginx's workers
+      kill(this.nginx, 'SIGTERM');
+      await waitExit(this.nginx, 5000).catch(() => undefined);
+    }
     const children = [...this.nodes.map(n => n.process), this.nginx, this.es];
     for (const child of children) {
       if (child) {

@@ -37,13 +37,20 @@ export function waitExit (child: ChildProcess, timeout = 10000): Promise<void> {
   });
 }
 
-export async function killAll (): Promise<void> {
+/**
+ * SIGTERM first (nginx's master only stops its workers on a signal it can
+ * catch), SIGKILL what is still there after `grace` ms.
+ */
+export async function killAll (grace = 3000): Promise<void> {
   const children = Array.from(running);
   for (const child of children) {
     kill(child, 'SIGCONT');
-    kill(child);
+    kill(child, 'SIGTERM');
   }
-  await Promise.all(children.map(child => waitExit(child).catch(() => undefined)));
+  await Promise.all(children.map(child => waitExit(child, grace).catch(() => {
+    kill(child);
+    return waitExit(child).catch(() => undefined);
+  })));
 }
 
 process.on('exit', () => {
