@@ -160,6 +160,7 @@ describe('es-standin with a real Kuzzle 2.10.4', function () {
         ...process.env,
         NODE_ENV: 'production',
         TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json'),
+        kuzzle_server__host: '127.0.0.1',
         kuzzle_server__port: String(kuzzlePort),
         kuzzle_limits__loginsPerSecond: '1000',
         kuzzle_services__storageEngine__client__node: es.url,
@@ -337,6 +338,16 @@ describe('es-standin with a real Kuzzle 2.10.4', function () {
           page = await page.next();
         }
         should(ids).eql(['dave', 'erin', 'frank']);
+
+        // without scroll, the SDK pages sorted searches with search_after
+        const sorted = await sdk.document.search(index, collection, { ...query, sort: [{ age: 'asc' }, { name: 'asc' }] }, { size: 2 });
+        const afterIds = sorted.hits.map((h: { _id: string }) => h._id);
+        let after = await sorted.next();
+        while (after) {
+          afterIds.push(...after.hits.map((h: { _id: string }) => h._id));
+          after = await after.next();
+        }
+        should(afterIds).eql(['dave', 'erin', 'frank']);
 
         const fromSize = await sdk.document.search(index, collection, query, { from: 1, size: 2 });
         should(fromSize.hits.map((h: { _id: string }) => h._id)).eql(['erin', 'frank']);

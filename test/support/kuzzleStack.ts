@@ -173,7 +173,10 @@ export class KuzzleStack {
       kuzzle_plugins__cluster__bindings__router: `tcp://[127.0.0.1:ipv4]:${node.routerPort}`,
       kuzzle_plugins__cluster__privileged: 'true',
       kuzzle_plugins__common__pipeWarnTime: '2000',
+      // Kuzzle listens on every interface unless told otherwise
+      kuzzle_server__host: '127.0.0.1',
       kuzzle_server__port: String(node.port),
+      kuzzle_limits__loginsPerSecond: '1000',
       kuzzle_services__internalCache__node__host: '127.0.0.1',
       kuzzle_services__internalCache__node__port: redisPort,
       kuzzle_services__memoryStorage__node__host: '127.0.0.1',

@@ -16,10 +16,6 @@ export function own (obj: JsonObject, key: string): Json | undefined {
   return Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : undefined;
 }
 
-export function isJsonArray (value: unknown): value is Json[] {
-  return Array.isArray(value);
-}
-
 /** JSON.parse only ever yields JSON values, so narrowing its result to Json is sound. */
 export function parseJson (text: string): Json {
   const parsed: unknown = JSON.parse(text);

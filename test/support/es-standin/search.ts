@@ -2,7 +2,7 @@ import { EsError, actionValidation, illegalArgument, parsingException, searchCon
 import { FieldContext } from './field-values';
 import { Json, JsonObject, describe, isObject, own } from './json';
 import { compileQuery } from './query';
-import { SortKey, SortValue, compareSortValues, compileSort, parseSort } from './sort';
+import { SortKey, SortValue, compareSortValues, compileSort, parseSort, sortCursor } from './sort';
 import { FULL_SOURCE, SourceFilter, applySourceFilter, parseSourceBody } from './source-filter';
 import { EsIndex, StoredDoc } from './store';
 
@@ -77,7 +77,7 @@ interface HitFormat {
 
 const SEARCH_BODY_KEYS = new Set([
   'query', 'from', 'size', 'sort', '_source', 'track_total_hits', 'track_scores', 'version', 'seq_no_primary_term',
-  'timeout', 'min_score', 'post_filter', 'stats', 'explain', 'profile',
+  'timeout', 'min_score', 'post_filter', 'stats', 'explain', 'profile', 'search_after',
 ]);
 
 function bodyNumber (body: JsonObject, key: string): number | undefined {
@@ -281,6 +281,9 @@ export function search (
   }
   const keys = parseSort(body.sort, params.sort);
   sortHits(hits, keys, now);
+  const selectable = body.search_after === undefined
+    ? hits
+    : afterCursor(hits, keys, body.search_after, { from, scrolling, now });
   const sortsOnScore = keys.length === 0 || keys.some(k => k.kind === 'score');
   const format: HitFormat = {
     source: params.source ?? parseSourceBody(body._source) ?? FULL_SOURCE,
@@ -291,12 +294,45 @@ export function search (
     trackTotalHits,
     restTotalHitsAsInt: params.restTotalHitsAsInt,
   };
-  const page = hits.slice(from, from + size);
+  const page = selectable.slice(from, from + size);
   let scrollId: string | undefined;
   if (params.scrollMs !== undefined) {
     scrollId = scrolls.open(hits, size, params.scrollMs, format, now);
   }
   return envelope(started, indices.length, hitsSection(hits, page, format), scrollId);
+}
+
+/** search_after: hits strictly after the given sort values (totals still count every match). */
+function afterCursor (
+  hits: Hit[],
+  keys: SortKey[],
+  raw: Json,
+  { from, scrolling, now }: { from: number; scrolling: boolean; now: number },
+): Hit[] {
+  if (!Array.isArray(raw)) {
+    throw parsingException(`[search_after] must be an array, found ${describe(raw)}`);
+  }
+  if (scrolling) {
+    throw actionValidation('`search_after` cannot be used in a scroll context.');
+  }
+  if (keys.length === 0) {
+    throw illegalArgument('Sort must contain at least one field.');
+  }
+  if (raw.length !== keys.length) {
+    throw illegalArgument(`search_after has ${raw.length} value(s) but sort has ${keys.length}.`);
+  }
+  if (from > 0) {
+    throw illegalArgument('`from` parameter must be set to 0 when `search_after` is used.');
+  }
+  const cursors = new Map<EsIndex, SortValue[]>();
+  return hits.filter(hit => {
+    let cursor = cursors.get(hit.idx);
+    if (cursor === undefined) {
+      cursor = sortCursor(keys, raw, fieldContext(hit.idx, now));
+      cursors.set(hit.idx, cursor);
+    }
+    return compareSortValues(keys, hit.sort, cursor) > 0;
+  });
 }
 
 export function scroll (

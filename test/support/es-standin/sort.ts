@@ -133,6 +133,24 @@ function reduce (field: TypedField, key: SortKey, values: Scalar[]): SortValue {
   return numbers.length % 2 === 1 ? numbers[mid] : (numbers[mid - 1] + numbers[mid]) / 2;
 }
 
+/** Converts search_after values to the sort keys' domains (dates -> epoch millis, ...). */
+export function sortCursor (keys: SortKey[], values: Json[], ctx: SortContext): SortValue[] {
+  return keys.map((key, i) => {
+    const value = values[i];
+    if (value === null) {
+      return null;
+    }
+    if (typeof value === 'object') {
+      throw parsingException(`[search_after] values must be scalars, found ${describe(value)}`);
+    }
+    if (key.kind !== 'field') {
+      return Number(value);
+    }
+    const field = typedField(resolveField(ctx.mapping, key.field), ctx);
+    return field === null ? value : queryValue(field, value, ctx.index, ctx.now);
+  });
+}
+
 export function compareSortValues (keys: SortKey[], a: SortValue[], b: SortValue[]): number {
   for (let i = 0; i < keys.length; i++) {
     const va = a[i];

@@ -142,7 +142,18 @@ const DATE_MATH_UNITS: Record<string, number> = {
   w: 7 * 86400000,
 };
 
-/** Supports `now` with +/- offsets in s/m/h/d/w; rounding and `||` anchors answer 400. */
+function addCalendar (time: number, unit: 'y' | 'M', amount: number): number {
+  const date = new Date(time);
+  if (unit === 'y') {
+    date.setUTCFullYear(date.getUTCFullYear() + amount);
+  }
+  else {
+    date.setUTCMonth(date.getUTCMonth() + amount);
+  }
+  return date.getTime();
+}
+
+/** Supports `now` with +/- offsets in y/M/w/d/h/H/m/s (UTC); rounding and `||` anchors answer 400. */
 export function parseDateMath (text: string, now: number): number | null {
   if (!text.startsWith('now')) {
     if (text.includes('||')) {
@@ -155,13 +166,16 @@ export function parseDateMath (text: string, now: number): number | null {
   while (rest.length > 0) {
     const m = /^([+-])(\d+)([yMwdhHms])/.exec(rest);
     if (!m) {
-      throw unsupported(`date math expression [${text}] (only now[+-]N[smhdw] is supported)`);
+      throw unsupported(`date math expression [${text}] (only now[+-]N[yMwdhHms] is supported, no rounding)`);
     }
-    const unit = Object.prototype.hasOwnProperty.call(DATE_MATH_UNITS, m[3]) ? DATE_MATH_UNITS[m[3]] : undefined;
-    if (unit === undefined) {
-      throw unsupported(`date math unit [${m[3]}] in [${text}]`);
+    const amount = (m[1] === '-' ? -1 : 1) * Number(m[2]);
+    const unit = m[3];
+    if (unit === 'y' || unit === 'M') {
+      time = addCalendar(time, unit, amount);
     }
-    time += (m[1] === '-' ? -1 : 1) * Number(m[2]) * unit;
+    else {
+      time += amount * DATE_MATH_UNITS[unit];
+    }
     rest = rest.slice(m[0].length);
   }
   return time;
