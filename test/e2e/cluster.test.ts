@@ -1,6 +1,8 @@
 import should from 'should';
 import { Kuzzle, WebSocket, Http } from 'kuzzle-sdk';
 
+import * as path from 'path';
+
 import { KuzzleStack, httpGet } from '../support/kuzzleStack';
 import { killAll } from '../support/processes';
 import { freePorts } from '../support/ports';
@@ -26,7 +28,11 @@ describe('end-to-end: 3 real Kuzzle 2.10.4 nodes with the plugin, nginx in front
 
   before(async () => {
     [nginxPort] = await freePorts(1);
-    stack = await KuzzleStack.start({ nginxPort, nodes: 3 });
+    stack = await KuzzleStack.start({
+      nginxPort,
+      nodes: 3,
+      plugins: [path.resolve(__dirname, '..', 'support', 'plugins', 'cluster-test-plugin')],
+    });
     clients = await Promise.all(stack.nodes.map(node => connect(node.port)));
   });
 
@@ -43,7 +49,7 @@ describe('end-to-end: 3 real Kuzzle 2.10.4 nodes with the plugin, nginx in front
   afterEach(function () {
     if (this.currentTest?.state === 'failed' && stack) {
       for (const node of stack.nodes) {
-        console.log(`--- last output of kuzzle-${node.index + 1} (${node.logFile})\n${node.output.slice(-25).join('\n')}`);
+        console.log(`--- last output of kuzzle-${node.index + 1} (${node.logFile})\n${node.output.slice(-25).map(l => l.slice(0, 400)).join('\n')}`);
       }
     }
   });
@@ -173,5 +179,185 @@ describe('end-to-end: 3 real Kuzzle 2.10.4 nodes with the plugin, nginx in front
     await eventually('3 notifications', () => received.length === 3);
     http.disconnect();
     await clients[0].realtime.unsubscribe(roomId);
+  });
+  it('scope and users options behave as on a single node', async () => {
+    const [a, b] = clients;
+    const inOnly: Notification[] = [];
+    const outOnly: Notification[] = [];
+    const usersIn: Notification[] = [];
+    const filters = { equals: { kind: 'scoped' } };
+    const room = await a.realtime.subscribe('e2e', 'docs', filters, n => { inOnly.push(n as unknown as Notification); }, { scope: 'in' as never });
+    await a.realtime.subscribe('e2e', 'docs', filters, n => { outOnly.push(n as unknown as Notification); }, { scope: 'out' as never });
+    await a.realtime.subscribe('e2e', 'docs', filters, n => { usersIn.push(n as unknown as Notification); }, { scope: 'none' as never, users: 'in' as never });
+    // one connection, three channels: the room counts one subscriber
+    await eventually('room replicated', async () => (await b.realtime.count(room)) === 1);
+
+    await b.document.create('e2e', 'docs', { kind: 'scoped' }, 'scoped-1', { refresh: 'wait_for' });
+    await b.document.update('e2e', 'docs', 'scoped-1', { kind: 'elsewhere' }, { refresh: 'wait_for' });
+    const watcher = await b.realtime.subscribe('e2e', 'docs', filters, () => undefined);
+    await b.realtime.unsubscribe(watcher);
+
+    await eventually('notifications', () => inOnly.length === 1 && outOnly.length === 1 && usersIn.length === 1);
+    await sleep(300);
+    should(inOnly.map(n => `${n.action}:${n.scope}`)).eql(['create:in']);
+    should(outOnly.map(n => `${n.action}:${n.scope}`)).eql(['update:out']);
+    should(usersIn.map(n => `${n.type}:${n.user}`)).eql(['user:in']);
+    await a.realtime.unsubscribe(room);
+  });
+
+  it('mCreate and bulk:mWrite (notify) on another node notify each matching document once', async () => {
+    const [a, b, c] = clients;
+    const received: Notification[] = [];
+    const room = await a.realtime.subscribe('e2e', 'docs', { equals: { kind: 'batch' } }, n => { received.push(n as unknown as Notification); });
+    await eventually('room replicated', async () => (await b.realtime.count(room)) === 1 && (await c.realtime.count(room)) === 1);
+
+    await b.document.mCreate('e2e', 'docs', [
+      { _id: 'm1', body: { kind: 'batch' } }, { _id: 'm2', body: { kind: 'batch' } }, { _id: 'm3', body: { kind: 'nope' } },
+    ], { refresh: 'wait_for' });
+    // bulk:import never notifies, even on a single node; bulk:mWrite does when asked to
+    await c.bulk.mWrite('e2e', 'docs', [{ _id: 'b1', body: { kind: 'batch' } }, { _id: 'b2', body: { kind: 'other' } }] as never, { notify: true });
+
+    await eventually('3 notifications', () => received.length >= 3).catch(error => {
+      throw new Error(`${error.message}; received: ${JSON.stringify(received.map(n => [n.action, n.result._id]))}`);
+    });
+    await sleep(500);
+    should(received.map(n => n.result._id).sort()).eql(['b1', 'm1', 'm2']);
+    await a.realtime.unsubscribe(room);
+  });
+
+  it('a role updated on one node is enforced on the others', async () => {
+    const [a, b] = clients;
+    const role = (actions: Record<string, boolean>) => ({ controllers: { auth: { actions: { '*': true } }, document: { actions } } });
+    await a.security.createRole('e2e-writer', role({ create: true, get: true }), { refresh: 'wait_for' });
+    await a.security.createProfile('e2e-writer', { policies: [{ roleId: 'e2e-writer' }] } as never, { refresh: 'wait_for' });
+    await a.security.createUser('e2e-user', {
+      content: { profileIds: ['e2e-writer'] },
+      credentials: { local: { password: 'e2e-password', username: 'e2e-user' } },
+    }, { refresh: 'wait_for' });
+
+    const user = await connect(stack.nodes[1].port);
+    try {
+      await user.auth.login('local', { password: 'e2e-password', username: 'e2e-user' });
+      await user.document.create('e2e', 'docs', { kind: 'acl' });
+
+      await a.security.updateRole('e2e-writer', role({ get: true }), { refresh: 'wait_for' });
+      await eventually('creation refused on node B', async () => {
+        try {
+          await user.document.create('e2e', 'docs', { kind: 'acl' });
+          return false;
+        }
+        catch (error) {
+          return (error as { status?: number }).status === 403;
+        }
+      });
+      should((await b.security.getRole('e2e-writer')).controllers.document.actions).eql({ get: true });
+    }
+    finally {
+      user.disconnect();
+    }
+  });
+
+  it('validation specifications updated on one node apply on every node', async () => {
+    const [a, b, c] = clients;
+    await a.collection.create('e2e', 'strict', {});
+    await b.document.create('e2e', 'strict', { n: 'not a number' });
+    await a.collection.updateSpecifications('e2e', 'strict', { fields: { n: { mandatory: true, type: 'integer' } }, strict: false });
+    for (const client of [b, c]) {
+      await eventually('specification enforced', async () => {
+        try {
+          await client.document.create('e2e', 'strict', { n: 'still not a number' });
+          return false;
+        }
+        catch (error) {
+          return (error as { status?: number }).status === 400;
+        }
+      });
+      await client.document.create('e2e', 'strict', { n: 12 });
+    }
+  });
+
+  it('an authentication strategy registered at runtime on one node is usable on all', async () => {
+    const [a] = clients;
+    const login = async (port: number): Promise<string> => {
+      const client = await connect(port);
+      try {
+        return await client.auth.login('token', { token: 'open-sesame:e2e-user' });
+      }
+      finally {
+        client.disconnect();
+      }
+    };
+
+    await should(login(stack.nodes[2].port)).be.rejected();
+    await a.query({ action: 'addStrategy', controller: 'clustertest' });
+    for (const node of stack.nodes) {
+      await eventually(`token login on node ${node.index + 1}`, async () => typeof await login(node.port) === 'string');
+    }
+    await a.query({ action: 'removeStrategy', controller: 'clustertest' });
+    await eventually('strategy removed on node 3', async () => {
+      try {
+        await login(stack.nodes[2].port);
+        return false;
+      }
+      catch {
+        return true;
+      }
+    });
+  });
+
+  it('app-level cluster events broadcast on one node reach the listeners of the others', async () => {
+    const [a, b, c] = clients;
+    await a.query({ action: 'broadcast', body: { hello: 'cluster' }, controller: 'clustertest' });
+    for (const client of [b, c]) {
+      await eventually('event received', async () =>
+        JSON.stringify((await client.query({ action: 'events', controller: 'clustertest' })).result) === JSON.stringify([{ hello: 'cluster' }]));
+    }
+    should((await a.query({ action: 'events', controller: 'clustertest' })).result).eql([]);
+  });
+
+  it('POST /_plugin/cluster/reset keeps subscriptions working', async () => {
+    const [a, b] = clients;
+    const received: Notification[] = [];
+    const room = await a.realtime.subscribe('e2e', 'docs', { equals: { kind: 'after-reset' } }, n => { received.push(n as unknown as Notification); });
+    await eventually('room replicated', async () => (await b.realtime.count(room)) === 1);
+
+    const reset = await httpGet(nginxPort, '/_plugin/cluster/reset', 'POST');
+    should(reset.status).equal(200);
+
+    for (const node of stack.nodes) {
+      await eventually('healthy after reset', async () => (await httpGet(node.port, '/_plugin/cluster/health')).status === 200);
+    }
+    await eventually('count restored', async () => (await b.realtime.count(room)) === 1);
+    await b.realtime.publish('e2e', 'docs', { kind: 'after-reset' });
+    await eventually('notified after reset', () => received.length === 1);
+    await a.realtime.unsubscribe(room);
+  });
+
+  it('a node killed with SIGKILL: nginx routes around it, counts drop, and it rejoins when restarted', async () => {
+    const [a, b] = clients;
+    const filters = { equals: { kind: 'failover' } };
+    const room = await a.realtime.subscribe('e2e', 'docs', filters, () => undefined);
+    await clients[2].realtime.subscribe('e2e', 'docs', filters, () => undefined);
+    await eventually('count 2', async () => (await b.realtime.count(room)) === 2);
+
+    clients[2].disconnect();
+    stack.killNode(2, 'SIGKILL');
+
+    await eventually('survivors drop the dead node\'s subscription', async () =>
+      (await a.realtime.count(room)) === 1 && (await b.realtime.count(room)) === 1, 15000);
+    await eventually('status shows 2 nodes', async () =>
+      JSON.parse((await httpGet(stack.nodes[0].port, '/_plugin/cluster/status')).body).result.count === 2, 15000);
+
+    for (let i = 0; i < 6; i++) {
+      should((await httpGet(nginxPort, '/_plugin/cluster/health')).status).equal(200);
+    }
+
+    await stack.startNode(2);
+    clients[2] = await connect(stack.nodes[2].port);
+    const received: Notification[] = [];
+    await clients[2].realtime.subscribe('e2e', 'docs', filters, n => { received.push(n as unknown as Notification); });
+    await eventually('count 2 again', async () => (await a.realtime.count(room)) === 2);
+    await a.realtime.publish('e2e', 'docs', { kind: 'failover' });
+    await eventually('restarted node notified', () => received.length === 1);
   });
 });

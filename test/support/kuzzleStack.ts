@@ -35,6 +35,8 @@ export interface StackOptions {
   workDir?: string;
   /** print node output on the console */
   verbose?: boolean;
+  /** other plugin directories to enable for the stack's lifetime (test plugins) */
+  plugins?: string[];
 }
 
 export interface KuzzleNodeHandle {
@@ -122,6 +124,11 @@ export class KuzzleStack {
 
   private async boot (): Promise<void> {
     installPlugin();
+    for (const dir of this.options.plugins || []) {
+      const link = path.join(KUZZLE_DIR, 'plugins', 'enabled', path.basename(dir));
+      fs.rmSync(link, { force: true, recursive: true });
+      fs.symlinkSync(dir, link, 'dir');
+    }
     this.redis = await RedisServer.start(this.options.redisPort);
     this.esUrl = this.options.esUrl || await this.startEs();
 
@@ -255,6 +262,9 @@ export class KuzzleStack {
     await Promise.all(children.map(child => (child ? waitExit(child).catch(() => undefined) : undefined)));
     if (this.redis) {
       await this.redis.stop();
+    }
+    for (const dir of this.options.plugins || []) {
+      fs.rmSync(path.join(KUZZLE_DIR, 'plugins', 'enabled', path.basename(dir)), { force: true, recursive: true });
     }
   }
 }
