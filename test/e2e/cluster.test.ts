@@ -74,6 +74,15 @@ describe('end-to-end: 3 real Kuzzle 2.10.4 nodes with the plugin, nginx in front
     await b.document.create('e2e', 'docs', { kind: 'x', n: 1 }, 'from-b', { refresh: 'wait_for' });
     should((await c.document.get('e2e', 'docs', 'from-b'))._source).match({ kind: 'x', n: 1 });
     should(await c.collection.exists('e2e', 'docs')).be.true();
+
+    await a.index.create('e2e-doomed');
+    await a.collection.create('e2e-doomed', 'gone', {});
+    await c.document.create('e2e-doomed', 'gone', { a: 1 });
+    await b.collection.delete('e2e-doomed', 'gone');
+    await should(c.document.create('e2e-doomed', 'gone', { a: 2 })).be.rejectedWith({ id: 'services.storage.unknown_collection' });
+    await a.index.delete('e2e-doomed');
+    await should(b.document.create('e2e-doomed', 'gone', { a: 3 })).be.rejectedWith({ id: 'services.storage.unknown_index' });
+    should(await c.index.exists('e2e-doomed')).be.false();
   });
 
   it('a subscriber on node A is notified exactly once of writes and messages on B and C', async () => {
@@ -88,11 +97,12 @@ describe('end-to-end: 3 real Kuzzle 2.10.4 nodes with the plugin, nginx in front
     await c.document.create('e2e', 'docs', { kind: 'watched', n: 2 }, 'doc-c', { refresh: 'wait_for' });
     await b.document.create('e2e', 'docs', { kind: 'other', n: 3 }, 'doc-ignored', { refresh: 'wait_for' });
     await b.document.update('e2e', 'docs', 'doc-c', { n: 4 });
+    await b.document.replace('e2e', 'docs', 'doc-c', { kind: 'watched', n: 5 });
     await c.document.delete('e2e', 'docs', 'doc-c');
 
-    await eventually('4 notifications', () => received.length >= 4);
+    await eventually('5 notifications', () => received.length >= 5);
     await sleep(500);
-    should(received.map(n => `${n.action}:${n.scope}`)).eql(['publish:in', 'create:in', 'update:in', 'delete:out']);
+    should(received.map(n => `${n.action}:${n.scope}`)).eql(['publish:in', 'create:in', 'update:in', 'replace:in', 'delete:out']);
     should(received[0].result._source).match({ kind: 'watched', msg: 'hello' });
     should(received[1].result).match({ _id: 'doc-c', _source: { kind: 'watched', n: 2 } });
     await a.realtime.unsubscribe(roomId);
@@ -113,6 +123,14 @@ describe('end-to-end: 3 real Kuzzle 2.10.4 nodes with the plugin, nginx in front
 
     await b.realtime.unsubscribe(roomB);
     await eventually('count 1 on every node', async () =>
+      (await Promise.all(clients.map(k => k.realtime.count(roomA)))).every(n => n === 1));
+
+    // a subscriber that disconnects (no unsubscribe) is counted out too
+    const leaving = await connect(stack.nodes[2].port);
+    await leaving.realtime.subscribe('e2e', 'docs', filters, () => undefined);
+    await eventually('count 2 with the new subscriber', async () => (await a.realtime.count(roomA)) === 2);
+    leaving.disconnect();
+    await eventually('count back to 1 after the disconnection', async () =>
       (await Promise.all(clients.map(k => k.realtime.count(roomA)))).every(n => n === 1));
     await a.realtime.unsubscribe(roomA);
     await eventually('room gone everywhere', async () => {
@@ -225,7 +243,7 @@ describe('end-to-end: 3 real Kuzzle 2.10.4 nodes with the plugin, nginx in front
     await a.realtime.unsubscribe(room);
   });
 
-  it('a role updated on one node is enforced on the others', async () => {
+  it('a role or profile updated on one node is enforced on the others', async () => {
     const [a, b] = clients;
     const role = (actions: Record<string, boolean>) => ({ controllers: { auth: { actions: { '*': true } }, document: { actions } } });
     await a.security.createRole('e2e-writer', role({ create: true, get: true }), { refresh: 'wait_for' });
@@ -251,6 +269,20 @@ describe('end-to-end: 3 real Kuzzle 2.10.4 nodes with the plugin, nginx in front
         }
       });
       should((await b.security.getRole('e2e-writer')).controllers.document.actions).eql({ get: true });
+
+      // a profile change too: pointing the profile to a role without document:get
+      await a.security.createRole('e2e-nothing', { controllers: { auth: { actions: { '*': true } } } }, { refresh: 'wait_for' });
+      await user.document.get('e2e', 'docs', 'from-b');
+      await a.security.updateProfile('e2e-writer', { policies: [{ roleId: 'e2e-nothing' }] } as never, { refresh: 'wait_for' });
+      await eventually('read refused on node B', async () => {
+        try {
+          await user.document.get('e2e', 'docs', 'from-b');
+          return false;
+        }
+        catch (error) {
+          return (error as { status?: number }).status === 403;
+        }
+      });
     }
     finally {
       user.disconnect();
