@@ -83,6 +83,8 @@ export class ClusterNode {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private failureTimer: NodeJS.Timeout | null = null;
   private startedAt = Date.now();
+  /** when this node last refreshed its Redis liveness key */
+  private livenessRefreshedAt = 0;
   /** a Redis write failed: republish everything once Redis is back */
   private dirty = false;
   private readonly loggedInvalid = new Set<string>();
@@ -189,6 +191,7 @@ export class ClusterNode {
     }
 
     await this.store.register(this.info, this.liveness(), this.config.timers.nodeTimeout);
+    this.livenessRefreshedAt = Date.now();
     await this.republish();
 
     this.startTimers();
@@ -249,6 +252,7 @@ export class ClusterNode {
       await this.onEvicted();
       return;
     }
+    this.livenessRefreshedAt = Date.now();
     if (this.dirty && this.joined) {
       void this.resyncAll(true);
     }
@@ -785,6 +789,14 @@ export class ClusterNode {
     return encode(this.id, reply);
   }
 
+  /** Fault injection for tests: `lose` returns true for each outbound message to lose */
+  injectOutboundLoss (lose: ((type: string, topic: string) => boolean) | null): void {
+    this.transport.loseOutbound = lose && (frames => {
+      const type = /"t":"([a-z]+)"/.exec(frames[1].toString());
+      return lose(type ? type[1] : '', frames[0].toString());
+    });
+  }
+
   // -------------------------------------------------------------------------
   // queries
 
@@ -802,6 +814,11 @@ export class ClusterNode {
     }
     if (!this.store.isUp) {
       return { ok: false, reason: 'Redis unreachable' };
+    }
+    const silence = Date.now() - this.livenessRefreshedAt;
+    if (silence > this.config.timers.nodeTimeout) {
+      // frozen, or cut from Redis: the peers may have evicted this node already
+      return { ok: false, reason: `liveness not refreshed for ${silence} ms: possibly evicted, checking` };
     }
     const syncing = Array.from(this.peers.values()).filter(p => p.syncing || p.handshaking);
     if (syncing.length > 0) {

@@ -41,6 +41,8 @@ export class Transport {
   private topics: string[] = [];
   /** messages dropped because the outbound queue was full */
   dropped = 0;
+  /** fault injection (tests): returns true to lose a message on purpose */
+  loseOutbound: ((frames: Buffer[]) => boolean) | null = null;
 
   constructor (
     private readonly options: TransportOptions,
@@ -102,7 +104,7 @@ export class Transport {
 
   /** Bounded outbound queue: beyond the high-water mark, messages are dropped and counted. */
   publish (frames: Buffer[]): void {
-    if (this.closed) {
+    if (this.closed || (this.loseOutbound && this.loseOutbound(frames))) {
       return;
     }
     if (this.queue.length >= this.options.highWaterMark) {

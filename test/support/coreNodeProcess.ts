@@ -16,7 +16,8 @@ export type Command =
   | { id: number; cmd: 'broadcast'; message: SyncPayload }
   | { id: number; cmd: 'status' }
   | { id: number; cmd: 'reset' }
-  | { id: number; cmd: 'stop' };
+  | { id: number; cmd: 'stop' }
+  | { id: number; cmd: 'lose'; types: string[]; rate: number };
 
 export type Event =
   | { event: 'reply'; id: number; result?: unknown; error?: string }
@@ -86,12 +87,22 @@ async function handle (command: Command): Promise<unknown> {
     case 'reset':
       await node.reset();
       return null;
+    case 'lose':
+      node.injectOutboundLoss(command.rate > 0
+        ? type => command.types.includes(type) && Math.random() < command.rate
+        : null);
+      return null;
     case 'stop':
       await node.stop();
       setTimeout(() => process.exit(0), 50);
       return null;
   }
 }
+
+// graceful stop, as Kuzzle does on SIGTERM with the plugin
+process.on('SIGTERM', () => {
+  void node.stop().finally(() => process.exit(0));
+});
 
 process.on('message', (command: Command) => {
   handle(command).then(

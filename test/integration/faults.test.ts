@@ -1,0 +1,183 @@
+import should from 'should';
+import Redis from 'ioredis';
+
+import { RedisServer } from '../support/redisServer';
+import { CoreNode, NodeStatusReply, eventually } from '../support/coreNode';
+import { killAll } from '../support/processes';
+import { KEYS } from '../../lib/cluster/state';
+import type { RoomFilter } from '../../lib/cluster/messages';
+
+const filter = (collection: string): RoomFilter => ({ collection, filters: [[{ exists: 'x' }]], index: 'idx' });
+
+async function totals (node: CoreNode): Promise<Record<string, number>> {
+  const result: Record<string, number> = {};
+  for (const { room, total } of (await node.status()).rooms) {
+    result[room] = total;
+  }
+  return result;
+}
+
+async function converged (nodes: CoreNode[], expected: Record<string, number>, timeout = 15000): Promise<void> {
+  const want = JSON.stringify(Object.entries(expected).sort());
+  await eventually(`every node sees ${want}`, async () => {
+    for (const node of nodes) {
+      if (JSON.stringify(Object.entries(await totals(node)).sort()) !== want) {
+        return false;
+      }
+    }
+    return true;
+  }, timeout);
+}
+
+async function meshOf (nodes: CoreNode[], timeout = 15000): Promise<void> {
+  let last: unknown[] = [];
+  await eventually(`a healthy full mesh of ${nodes.length}`, async () => {
+    // every status first: a node that rejoined has a new id
+    const statuses = await Promise.all(nodes.map(node => node.status()));
+    last = statuses.map(status => ({ health: status.health, id: status.id, peers: status.status.peers.map(p => p.id) }));
+    for (const [i, node] of nodes.entries()) {
+      const status = statuses[i];
+      const others = nodes.filter(n => n !== node).map(n => n.id).sort();
+      if (!status.health.ok || JSON.stringify(status.status.peers.map(p => p.id).sort()) !== JSON.stringify(others)) {
+        return false;
+      }
+    }
+    return true;
+  }, timeout).catch(error => {
+    throw new Error(`${(error as Error).message}; last seen: ${JSON.stringify(last)}`);
+  });
+}
+
+function peerCounters (status: NodeStatusReply, peerId: string): Record<string, number> {
+  return status.status.peers.find(p => p.id === peerId)?.counters || {};
+}
+
+describe('fault injection (core node processes, real Redis and 0mq)', function () {
+  this.timeout(90000);
+
+  let server: RedisServer;
+  let redis: Redis;
+  let nodes: CoreNode[] = [];
+
+  beforeEach(async () => {
+    server = await RedisServer.start();
+    redis = new Redis({ host: '127.0.0.1', port: server.port });
+    redis.on('error', () => undefined);
+    nodes = await Promise.all([0, 1, 2].map(() => CoreNode.start(server.port)));
+    await Promise.all(nodes.map(node => node.join()));
+    await meshOf(nodes);
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') {
+      for (const node of nodes) {
+        console.log(`--- logs of ${node.id}\n${node.logs.slice(-30).join('\n')}`);
+      }
+    }
+    redis.disconnect();
+    await killAll();
+  });
+
+  it('freeze: a SIGSTOPped node is evicted, and on SIGCONT it reports 503, rejoins and resyncs by itself', async () => {
+    const [a, b, c] = nodes;
+    await c.subscribe('frozen-room', 2, filter('f'));
+    await a.subscribe('shared', 1, filter('s'));
+    await converged(nodes, { 'frozen-room': 2, shared: 1 });
+    const frozenId = c.id;
+
+    c.kill('SIGSTOP');
+    await eventually('survivors evict the frozen node', async () =>
+      (await a.status()).status.peers.every(p => p.id !== frozenId) &&
+      (await b.status()).status.peers.every(p => p.id !== frozenId), 15000);
+    await converged([a, b], { shared: 1 });
+    should(await redis.hexists(KEYS.nodes, frozenId)).equal(0);
+
+    c.kill('SIGCONT');
+    // its first answer after waking up must not claim to be in sync
+    const first = await c.status();
+    should(first.health.ok).be.false();
+
+    await meshOf(nodes);
+    should(c.id).not.equal(frozenId);
+    await converged(nodes, { 'frozen-room': 2, shared: 1 });
+    should((await c.status()).status.evictions).equal(1);
+  });
+
+  it('lost messages: receivers see the gaps, resync from Redis, count it, and converge', async () => {
+    const [a, b, c] = nodes;
+    await a.call({ cmd: 'lose', rate: 0.5, types: ['room'] });
+    for (let i = 0; i < 30; i++) {
+      await a.subscribe(`lossy-${i}`, i + 1, filter(`c${i % 3}`));
+    }
+    await a.call({ cmd: 'lose', rate: 0, types: [] });
+
+    const expected: Record<string, number> = {};
+    for (let i = 0; i < 30; i++) {
+      expected[`lossy-${i}`] = i + 1;
+    }
+    await converged(nodes, expected);
+
+    for (const receiver of [b, c]) {
+      const counters = peerCounters(await receiver.status(), a.id);
+      should(counters.gaps).be.above(0);
+      should(counters.resyncs).be.above(0);
+    }
+
+    // after the resync, notifications reach the subscribers again
+    await b.call({ cmd: 'notify', content: { after: 'resync' }, rooms: ['lossy-7'] });
+    await eventually('a is notified', () => a.notifications.some(n => (n.message.content as { after?: string }).after === 'resync'));
+  });
+
+  it('lost notifications are counted by the receiver, never silent', async () => {
+    const [a, b] = nodes;
+    await b.subscribe('notified', 1, filter('n'));
+    await converged(nodes, { notified: 1 });
+    await a.call({ cmd: 'lose', rate: 1, types: ['user'] });
+    await a.call({ cmd: 'notify', content: { n: 1 }, rooms: ['notified'] });
+    await a.call({ cmd: 'notify', content: { n: 2 }, rooms: ['notified'] });
+    await a.call({ cmd: 'lose', rate: 0, types: [] });
+    await a.call({ cmd: 'notify', content: { n: 3 }, rooms: ['notified'] });
+
+    await eventually('the third notification arrives', () => b.notifications.length === 1);
+    should(b.notifications[0].message.content).eql({ n: 3 });
+    should(peerCounters(await b.status(), a.id).lostNotifications).equal(2);
+  });
+
+  it('Redis restart (state lost): nodes go not-ready, then rejoin and republish everything', async () => {
+    const [a, b, c] = nodes;
+    await a.subscribe('ra', 1, filter('a'));
+    await b.subscribe('rb', 2, filter('b'));
+    await c.subscribe('ra', 3, filter('a'));
+    await converged(nodes, { ra: 4, rb: 2 });
+
+    await server.stop();
+    for (const node of nodes) {
+      await eventually('not ready while Redis is down', async () => {
+        const { health } = await node.status();
+        return !health.ok && health.reason === 'Redis unreachable';
+      });
+    }
+
+    await server.restart();
+    await meshOf(nodes, 30000);
+    await converged(nodes, { ra: 4, rb: 2 });
+    should(await redis.hlen(KEYS.nodes)).equal(3);
+    should(await redis.hget(KEYS.refs, 'ra')).equal('2');
+    should(JSON.parse(await redis.hget(KEYS.filters, 'rb') as string)).eql(filter('b'));
+  });
+
+  it('graceful SIGTERM: the node leaves at once and its state is removed', async () => {
+    const [a, b, c] = nodes;
+    await c.subscribe('leaving', 1, filter('l'));
+    await converged(nodes, { leaving: 1 });
+    const leaving = c.id;
+
+    c.kill('SIGTERM');
+    await eventually('peers forget the node', async () =>
+      (await a.status()).status.peers.length === 1 && (await b.status()).status.peers.length === 1);
+    await converged([a, b], {});
+    should(await redis.hexists(KEYS.nodes, leaving)).equal(0);
+    // told, not timed out
+    should(a.logs.some(l => l.includes(`node ${leaving}`) && l.includes('left the cluster'))).be.true();
+  });
+});
