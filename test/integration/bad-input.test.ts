@@ -1,0 +1,135 @@
+import { randomBytes } from 'crypto';
+
+import should from 'should';
+import Redis from 'ioredis';
+import { Dealer, Publisher } from 'zeromq';
+
+import { RedisServer } from '../support/redisServer';
+import { CoreNode, eventually } from '../support/coreNode';
+import { freePorts } from '../support/ports';
+import { killAll } from '../support/processes';
+import { KEYS } from '../../lib/cluster/state';
+import { PROTOCOL_VERSION, encode } from '../../lib/cluster/messages';
+
+const MAX_MESSAGE_SIZE = 8192;
+const filter = { collection: 'c', filters: [[{ exists: 'x' }]], index: 'i' };
+
+/** a random frame: bytes, broken JSON, valid JSON of the wrong shape, or a near-valid envelope */
+function randomFrame (i: number): Buffer {
+  switch (i % 6) {
+    case 0: return randomBytes(1 + Math.floor(Math.random() * 200));
+    case 1: return Buffer.from(`{"v":${PROTOCOL_VERSION},"t":"room"`);
+    case 2: return Buffer.from(JSON.stringify([i, 'x', null]));
+    case 3: return Buffer.from(JSON.stringify({ from: 'x', seq: i, t: 'room', v: 99 }));
+    case 4: return Buffer.from(JSON.stringify({ from: 'x', seq: i, t: `nope${i}`, v: PROTOCOL_VERSION }));
+    default: return Buffer.from(JSON.stringify({ count: 'many', from: 'x', room: 3, seq: i, t: 'room', v: PROTOCOL_VERSION }));
+  }
+}
+
+describe('bad input on the cluster ports', function () {
+  this.timeout(90000);
+
+  let server: RedisServer;
+  let redis: Redis;
+  let nodes: CoreNode[] = [];
+
+  before(async () => {
+    server = await RedisServer.start();
+    redis = new Redis({ host: '127.0.0.1', port: server.port });
+    redis.on('error', () => undefined);
+    nodes = await Promise.all([0, 1].map(() => CoreNode.start(server.port, { maxMessageSize: MAX_MESSAGE_SIZE })));
+    await Promise.all(nodes.map(node => node.join()));
+    await eventually('2 healthy nodes', async () =>
+      (await Promise.all(nodes.map(n => n.status()))).every(s => s.health.ok && s.status.peers.length === 1));
+  });
+
+  after(async () => {
+    redis.disconnect();
+    await killAll();
+  });
+
+  async function stillServes (): Promise<void> {
+    const [a, b] = nodes;
+    const room = `alive-${Date.now()}`;
+    await a.subscribe(room, 1, filter);
+    await eventually('b sees the room', async () => (await b.status()).rooms.some(r => r.room === room && r.total === 1));
+    const before = a.notifications.length;
+    await b.call({ cmd: 'notify', content: { ok: true }, rooms: [room] });
+    await eventually('a is notified', () => a.notifications.length === before + 1);
+    should((await a.status()).health.ok).be.true();
+  }
+
+  it('thousands of random frames on the router port are dropped, counted, logged once per kind', async () => {
+    const [a] = nodes;
+    const config = a.config as { bindings: { router: string } };
+    const routerUrl = config.bindings.router.replace('[127.0.0.1:ipv4]', '127.0.0.1');
+    const dealers = [new Dealer({ linger: 0 }), new Dealer({ linger: 0 })];
+    for (const dealer of dealers) {
+      dealer.connect(routerUrl);
+    }
+    for (let i = 0; i < 3000; i++) {
+      const dealer = dealers[i % 2];
+      await dealer.send(i % 50 === 0 ? [randomFrame(i), randomFrame(i + 1)] : randomFrame(i));
+    }
+    // oversized: 0mq drops the connection of a sender exceeding maxMessageSize
+    const big = new Dealer({ linger: 0 });
+    big.connect(routerUrl);
+    await big.send(Buffer.alloc(MAX_MESSAGE_SIZE * 4, 'x'));
+
+    await eventually('frames counted', async () => (await a.status()).status.unattributed.invalid >= 2900, 20000);
+    for (const dealer of [...dealers, big]) {
+      dealer.close();
+    }
+
+    const logged = a.logs.filter(l => l.includes('dropping invalid message from router'));
+    should(logged.length).be.within(1, 3);
+    await stillServes();
+  });
+
+  it('a member sending garbage, spoofed, wrong-version and unknown messages is dropped and counted, the node keeps working', async () => {
+    const [a, b] = nodes;
+    const [pubPort, routerPort] = await freePorts(2);
+    const rogueId = 'rogue-node';
+    const rogue = new Publisher({ linger: 0 });
+    await rogue.bind(`tcp://127.0.0.1:${pubPort}`);
+
+    await redis.hset(KEYS.nodes, rogueId, JSON.stringify({
+      id: rogueId, pub: `tcp://127.0.0.1:${pubPort}`, router: `tcp://127.0.0.1:${routerPort}`, startedAt: 0, version: 'rogue',
+    }));
+    await redis.set(KEYS.alive(rogueId), JSON.stringify({ hears: [], ready: true }), 'PX', 60000);
+
+    const heartbeat = (): Promise<void> => rogue.send(['B', encode(rogueId, { direct: {}, ready: true, seq: 0, t: 'heartbeat' })]);
+    await eventually('both nodes connect to the rogue and hear it', async () => {
+      await heartbeat();
+      const statuses = await Promise.all(nodes.map(n => n.status()));
+      return statuses.every(s => s.status.peers.some(p => p.id === rogueId) && s.health.ok);
+    });
+
+    for (let i = 0; i < 2000; i++) {
+      await rogue.send(['B', randomFrame(i)]);
+      if (i % 100 === 0) {
+        await rogue.send(['B', encode(a.id, { t: 'leave' }, 1)]); // claims to be node a
+        await rogue.send(['B']); // one part only
+        await rogue.send(['B', encode(rogueId, { t: 'hello', id: 'x', pub: 'p', router: 'r' })]); // router-only type
+        await heartbeat();
+      }
+    }
+
+    await eventually('garbage counted on the rogue peer', async () => {
+      const statuses = await Promise.all(nodes.map(n => n.status()));
+      return statuses.every(s => (s.status.peers.find(p => p.id === rogueId)?.counters.invalid || 0) >= 1900);
+    }, 20000);
+
+    // node a is still a peer of b: the spoofed "leave" was not believed
+    should((await b.status()).status.peers.map(p => p.id)).containEql(a.id);
+    should(a.logs.filter(l => l.includes(`dropping invalid message from ${rogueId}`)).length).be.within(1, 6);
+    await stillServes();
+
+    // once the rogue is no member any more, it is forgotten
+    await redis.hdel(KEYS.nodes, rogueId);
+    await redis.del(KEYS.alive(rogueId));
+    await eventually('rogue forgotten', async () =>
+      (await Promise.all(nodes.map(n => n.status()))).every(s => s.status.peers.every(p => p.id !== rogueId)));
+    rogue.close();
+  });
+});
