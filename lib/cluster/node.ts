@@ -6,6 +6,7 @@ import {
   BROADCAST_TOPIC, DirectPayload, Envelope, HeartbeatPayload, HelloRequest,
   InvalidMessageError, Payload, RoomFilter, SyncPayload, decode, encode, nodeTopic,
 } from './messages';
+import { partitionWinner } from './partition';
 import { Peer, PeerCounters, checkSequence } from './peer';
 import { RoomChanges, RoomRegistry } from './roomRegistry';
 import { Member, NodeInfo, StateStore } from './state';
@@ -85,6 +86,10 @@ export class ClusterNode {
   private startedAt = Date.now();
   /** when this node last refreshed its Redis liveness key */
   private livenessRefreshedAt = 0;
+  /** live members (from Redis) and the peers each says it hears */
+  private members = new Map<string, string[]>();
+  /** fault injection (tests): peers whose frames are ignored, as if the link were cut */
+  private readonly cutFrom = new Set<string>();
   /** a Redis write failed: republish everything once Redis is back */
   private dirty = false;
   private readonly loggedInvalid = new Set<string>();
@@ -221,13 +226,19 @@ export class ClusterNode {
   }
 
   private liveness (): { ready: boolean; hears: string[] } {
+    return { hears: this.heardPeers(), ready: this.health().ok };
+  }
+
+  /**
+   * Peers heard recently. Twice the node timeout: a dead peer's Redis key
+   * expires before that, so a crash is an eviction, never a "partition".
+   */
+  private heardPeers (): string[] {
     const now = Date.now();
-    return {
-      hears: Array.from(this.peers.values())
-        .filter(p => now - p.lastSeen <= this.config.timers.nodeTimeout)
-        .map(p => p.id),
-      ready: this.health().ok,
-    };
+    const limit = 2 * this.config.timers.nodeTimeout;
+    return Array.from(this.peers.values())
+      .filter(p => !p.handshaking && now - p.lastSeen <= limit)
+      .map(p => p.id);
   }
 
   // -------------------------------------------------------------------------
@@ -258,6 +269,9 @@ export class ClusterNode {
     }
 
     const members = new Set<string>();
+    this.members = new Map(membership.members
+      .filter(member => member.alive !== null)
+      .map(member => [member.info.id, (member.alive as { hears: string[] }).hears]));
     for (const member of membership.members) {
       members.add(member.info.id);
       if (member.info.id === this.id || this.peers.has(member.info.id)) {
@@ -518,7 +532,7 @@ export class ClusterNode {
   private onFrames (peerId: string, frames: Buffer[]): void {
     const peer = this.peers.get(peerId);
 
-    if (!peer) {
+    if (!peer || this.cutFrom.has(peerId)) {
       return;
     }
     if (frames.length !== 2) {
@@ -789,6 +803,14 @@ export class ClusterNode {
     return encode(this.id, reply);
   }
 
+  /** Fault injection for tests: ignore everything from these peers (a cut link) */
+  injectCut (peers: string[]): void {
+    this.cutFrom.clear();
+    for (const peer of peers) {
+      this.cutFrom.add(peer);
+    }
+  }
+
   /** Fault injection for tests: `lose` returns true for each outbound message to lose */
   injectOutboundLoss (lose: ((type: string, topic: string) => boolean) | null): void {
     this.transport.loseOutbound = lose && (frames => {
@@ -820,14 +842,24 @@ export class ClusterNode {
       // frozen, or cut from Redis: the peers may have evicted this node already
       return { ok: false, reason: `liveness not refreshed for ${silence} ms: possibly evicted, checking` };
     }
-    const syncing = Array.from(this.peers.values()).filter(p => p.syncing || p.handshaking);
+    // a peer still greeting is not waited for: a node joining must not make
+    // the others flap; a peer being re-read after a loss is
+    const syncing = Array.from(this.peers.values()).filter(p => p.syncing && !p.handshaking);
     if (syncing.length > 0) {
       return { ok: false, reason: `synchronizing with ${syncing.map(p => p.id).join(', ')}` };
     }
     if (this.dirty) {
       return { ok: false, reason: 'local state not yet written to Redis' };
     }
-    const nodes = this.peers.size + 1;
+    const heard = new Set(this.heardPeers());
+    const winner = partitionWinner(this.id, heard, this.members);
+    if (winner) {
+      return {
+        ok: false,
+        reason: `partitioned: this node hears ${heard.size + 1} of ${this.members.size} live nodes; the side of ${winner} stays ready`,
+      };
+    }
+    const nodes = heard.size + 1;
     if (nodes < this.config.minimumNodes) {
       return { ok: false, reason: `${nodes} node(s) in the cluster, minimumNodes is ${this.config.minimumNodes}` };
     }

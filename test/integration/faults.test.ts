@@ -180,4 +180,47 @@ describe('fault injection (core node processes, real Redis and 0mq)', function (
     // told, not timed out
     should(a.logs.some(l => l.includes(`node ${leaving}`) && l.includes('left the cluster'))).be.true();
   });
+  it('partition: the isolated side turns not-ready, the other stays ready, and it heals by itself', async () => {
+    const [a, b, c] = nodes;
+    await c.subscribe('across', 1, filter('p'));
+    await converged(nodes, { across: 1 });
+
+    await a.call({ cmd: 'cut', peers: [c.id] });
+    await b.call({ cmd: 'cut', peers: [c.id] });
+    await c.call({ cmd: 'cut', peers: [a.id, b.id] });
+
+    await eventually('c reports the partition', async () => /partitioned/.test((await c.status()).health.reason || ''), 20000);
+    for (const node of [a, b]) {
+      should((await node.status()).health).eql({ ok: true, reason: null });
+    }
+    // Redis still holds c's subscriptions: not evicted, just cut off
+    should((await a.status()).rooms).eql([{ room: 'across', total: 1 }]);
+
+    // writes made on either side while cut off
+    await a.subscribe('during', 2, filter('d'));
+
+    for (const node of nodes) {
+      await node.call({ cmd: 'cut', peers: [] });
+    }
+    await meshOf(nodes, 20000);
+    await converged(nodes, { across: 1, during: 2 });
+    await a.call({ cmd: 'notify', content: { healed: true }, rooms: ['across'] });
+    await eventually('c is notified again', () => c.notifications.some(n => (n.message.content as { healed?: boolean }).healed === true));
+  });
+
+  it('a single broken link: exactly one of its two ends steps back', async () => {
+    const [a, b, c] = nodes;
+    await b.call({ cmd: 'cut', peers: [c.id] });
+    await c.call({ cmd: 'cut', peers: [b.id] });
+
+    await eventually('one end reports the partition', async () => {
+      const [sb, sc] = await Promise.all([b.status(), c.status()]);
+      return sb.health.ok !== sc.health.ok;
+    }, 20000);
+    await new Promise(resolve => setTimeout(resolve, 2000));
+    const [sa, sb, sc] = await Promise.all([a.status(), b.status(), c.status()]);
+    should(sa.health.ok).be.true();
+    should([sb.health.ok, sc.health.ok].filter(Boolean)).have.length(1);
+    should([sb, sc].find(s => !s.health.ok)?.health.reason).match(/partitioned/);
+  });
 });

@@ -17,7 +17,8 @@ export type Command =
   | { id: number; cmd: 'status' }
   | { id: number; cmd: 'reset' }
   | { id: number; cmd: 'stop' }
-  | { id: number; cmd: 'lose'; types: string[]; rate: number };
+  | { id: number; cmd: 'lose'; types: string[]; rate: number }
+  | { id: number; cmd: 'cut'; peers: string[] };
 
 export type Event =
   | { event: 'reply'; id: number; result?: unknown; error?: string }
@@ -91,6 +92,9 @@ async function handle (command: Command): Promise<unknown> {
       node.injectOutboundLoss(command.rate > 0
         ? type => command.types.includes(type) && Math.random() < command.rate
         : null);
+      return null;
+    case 'cut':
+      node.injectCut(command.peers);
       return null;
     case 'stop':
       await node.stop();
