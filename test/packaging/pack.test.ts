@@ -13,7 +13,7 @@
  *
  *   npx mocha -r ts-node/register/transpile-only test/packaging/pack.test.ts
  */
-import { ChildProcess, spawn } from 'child_process';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -107,7 +107,6 @@ describe('packaging: npm pack', function () {
   describe('unpacked and loaded by a Kuzzle 2.10.4 node', () => {
     let redis: RedisServer | null = null;
     let es: EsStandin | null = null;
-    let kuzzle: ChildProcess | null = null;
     let pluginLink = '';
     let kuzzlePort = 0;
     let pubPort = 0;
@@ -166,7 +165,6 @@ describe('packaging: npm pack', function () {
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       }));
-      kuzzle = child;
       const onData = (data: Buffer): void => {
         output.push(...data.toString().split('\n').filter(Boolean));
         output.splice(0, Math.max(0, output.length - 200));
@@ -188,9 +186,6 @@ describe('packaging: npm pack', function () {
 
     after(async () => {
       await killAll();
-      if (kuzzle && kuzzle.exitCode === null && kuzzle.signalCode === null) {
-        await new Promise(resolve => (kuzzle as ChildProcess).once('exit', resolve));
-      }
       if (es) {
         await es.close();
       }

@@ -1,4 +1,4 @@
-import { fork, ChildProcess } from 'child_process';
+import { fork, spawn, ChildProcess } from 'child_process';
 import * as path from 'path';
 
 import type { Command, Event } from './coreNodeProcess';
@@ -50,11 +50,16 @@ export class CoreNode {
     return CoreNode.spawn(config);
   }
 
-  static async spawn (config: Record<string, unknown>): Promise<CoreNode> {
-    const child = track(fork(path.join(__dirname, 'coreNodeProcess.ts'), [JSON.stringify(config)], {
-      execArgv: ['-r', 'ts-node/register/transpile-only'],
-      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-    }));
+  /**
+   * @param wrapper command prefix, e.g. ['ip', 'netns', 'exec', 'ns1'] to run the node in a network namespace
+   */
+  static async spawn (config: Record<string, unknown>, wrapper: string[] = []): Promise<CoreNode> {
+    const script = path.join(__dirname, 'coreNodeProcess.ts');
+    const execArgv = ['-r', 'ts-node/register/transpile-only'];
+    const stdio: Array<'ignore' | 'inherit' | 'pipe' | 'ipc'> = ['ignore', 'inherit', 'pipe', 'ipc'];
+    const child = track(wrapper.length === 0
+      ? fork(script, [JSON.stringify(config)], { execArgv, stdio })
+      : spawn(wrapper[0], [...wrapper.slice(1), process.execPath, ...execArgv, script, JSON.stringify(config)], { stdio }));
     const node = new CoreNode(child, config);
     const started = await node.waitReply(0) as { id: string };
     node.id = started.id;
