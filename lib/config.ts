@@ -332,7 +332,7 @@ function parseCurve (value: unknown): CurveConfig | null {
   assertKnownKeys(value, ['publicKey', 'secretKey'], 'curve.');
   for (const key of ['publicKey', 'secretKey']) {
     if (typeof value[key] !== 'string' || !CURVE_KEY.test(value[key] as string)) {
-      throw new ConfigurationError(`curve.${key}`, 'expected a Z85-encoded 40-character CURVE key (generate a pair with `npx kuzzle-plugin-cluster-keygen` or zeromq.curveKeyPair())');
+      throw new ConfigurationError(`curve.${key}`, 'expected a Z85-encoded 40-character CURVE key; generate the cluster\'s pair with: node -e "console.log(require(\'zeromq\').curveKeyPair())"');
     }
   }
   return { publicKey: value.publicKey as string, secretKey: value.secretKey as string };

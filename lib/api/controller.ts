@@ -11,6 +11,8 @@ export interface ClusterStatus {
   cluster: { rooms: number; subscriptions: number };
   /** outbound messages dropped because the queue was full */
   dropped: number;
+  /** connections refused for lacking the cluster's CURVE key */
+  deniedConnections: number;
   /** times this node was evicted by its peers and rejoined */
   evictions: number;
   /** invalid frames that could not be attributed to a peer (router port) */
@@ -36,7 +38,7 @@ export class ClusterController {
   }
 
   status (): ClusterStatus {
-    const { self, peers, evictions, dropped, unattributed } = this.node.status();
+    const { self, peers, evictions, dropped, denied, unattributed } = this.node.status();
     let subscriptions = 0;
     for (const { total } of this.node.registry.entries()) {
       subscriptions += total;
@@ -45,6 +47,7 @@ export class ClusterController {
       cluster: { rooms: this.node.registry.size, subscriptions },
       count: peers.length + 1,
       current: { ...self },
+      deniedConnections: denied,
       dropped,
       evictions,
       health: this.node.health(),

@@ -866,7 +866,9 @@ export class ClusterNode {
     return { ok: true, reason: null };
   }
 
-  status (): { self: NodeStatus; peers: NodeStatus[]; evictions: number; dropped: number; unattributed: PeerCounters } {
+  status (): {
+    self: NodeStatus; peers: NodeStatus[]; evictions: number; dropped: number; denied: number; unattributed: PeerCounters;
+  } {
     const now = Date.now();
     const self: NodeStatus = {
       counters: null,
@@ -891,6 +893,7 @@ export class ClusterNode {
       subscriptions: this.registry.subscriptionsOf(peer.id),
     }));
     return {
+      denied: this.transport.denied,
       dropped: this.transport.dropped,
       evictions: this.evictions,
       peers,

@@ -2,6 +2,7 @@ import { Dealer, Publisher, Router, Subscriber, Socket } from 'zeromq';
 import createDebug from 'debug';
 
 import type { CurveConfig } from '../config';
+import { ZapHandler } from './zap';
 
 const debug = createDebug('kuzzle:cluster:transport');
 
@@ -41,6 +42,7 @@ export class Transport {
   private topics: string[] = [];
   /** messages dropped because the outbound queue was full */
   dropped = 0;
+  private zap: ZapHandler | null = null;
   /** fault injection (tests): returns true to lose a message on purpose */
   loseOutbound: ((frames: Buffer[]) => boolean) | null = null;
 
@@ -62,6 +64,7 @@ export class Transport {
 
   private secureServer (socket: Socket): void {
     if (this.options.curve) {
+      socket.zapDomain = 'kuzzle-cluster';
       socket.curveServer = true;
       socket.curveSecretKey = this.options.curve.secretKey;
       socket.curvePublicKey = this.options.curve.publicKey;
@@ -77,6 +80,10 @@ export class Transport {
   }
 
   async bind (): Promise<void> {
+    if (this.options.curve && !this.zap) {
+      this.zap = new ZapHandler(this.options.curve.publicKey);
+      await this.zap.start();
+    }
     await this.pub.bind(this.options.pubUrl);
     await this.router.bind(this.options.routerUrl);
     void this.serveRequests();
@@ -211,6 +218,12 @@ export class Transport {
     }
     this.pub.close();
     this.router.close();
+    this.zap?.close();
+  }
+
+  /** connections refused for not presenting the cluster's CURVE key */
+  get denied (): number {
+    return this.zap ? this.zap.denied : 0;
   }
 
   /** Waits until queued messages are handed to 0mq (bounded), e.g. before leaving. */

@@ -16,6 +16,7 @@ export interface NodeStatusReply {
     self: { id: string; seq: number; rooms: number; subscriptions: number };
     peers: Array<{ id: string; counters: Record<string, number>; rooms: number; subscriptions: number }>;
     evictions: number;
+    denied: number;
     unattributed: Record<string, number>;
   };
 }
