@@ -5,8 +5,9 @@
  * dependencies, a real Kuzzle 2.10.4 node loads it and answers
  * /_plugin/cluster/health.
  *
- * Packs the current dist/ (`npm run build` first; `npm test` does) without
- * running the build scripts. The Kuzzle node loads the packed copy, not the
+ * `npm pack` rebuilds dist/ (the `prepare` script); the unpacked package
+ * skips that build (no tsconfig.build.json in it) and installs as users
+ * install it. The Kuzzle node loads the packed copy, not the
  * repository: a preload points Kuzzle's plugins/enabled directory to a
  * temporary one (the repository's own plugins/enabled/cluster link is left
  * alone for the other suites).
@@ -67,8 +68,7 @@ describe('packaging: npm pack', function () {
       throw new Error('the plugin is not built: run "npm run build" first');
     }
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'cluster-packaging-pack-'));
-    // --ignore-scripts: `prepare` would rebuild dist/ from lib/ (see the header)
-    const result = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { timeout: 60000 });
+    const result = await run('npm', ['pack', '--json', '--pack-destination', work], { timeout: 120000 });
     should(result.code).equal(0, describeRun('npm pack', result));
     const parsed = JSON.parse(result.stdout) as PackResult[];
     should(parsed).have.length(1);
@@ -121,11 +121,9 @@ describe('packaging: npm pack', function () {
       should(untar.code).equal(0, describeRun('tar -xzf', untar));
       const pluginDir = path.join(extractDir, 'package');
 
-      // --ignore-scripts: the package's `prepare` (a TypeScript build) cannot
-      // run without its sources and dev dependencies. zeromq ships prebuilt
-      // binaries and picks one when it is loaded.
+      // exactly what users run: `prepare` skips the build in a packed copy
       const install = await run('npm', [
-        'install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline',
+        'install', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline',
       ], { cwd: pluginDir, timeout: 150000 });
       should(install.code).equal(0, describeRun('npm install --omit=dev', install));
 
