@@ -86,6 +86,8 @@ export class ClusterNode {
   private startedAt = Date.now();
   /** when this node last refreshed its Redis liveness key */
   private livenessRefreshedAt = 0;
+  /** since when this node thinks it is on the losing side of a partition (0: it does not) */
+  private partitionSince = 0;
   /** live members (from Redis) and the peers each says it hears */
   private members = new Map<string, string[]>();
   /** fault injection (tests): peers whose frames are ignored, as if the link were cut */
@@ -853,7 +855,15 @@ export class ClusterNode {
     }
     const heard = new Set(this.heardPeers());
     const winner = partitionWinner(this.id, heard, this.members);
-    if (winner) {
+    // what others say they hear comes from their last heartbeat: the verdict
+    // must hold for two heartbeats before this node steps back
+    if (!winner) {
+      this.partitionSince = 0;
+    }
+    else if (this.partitionSince === 0) {
+      this.partitionSince = Date.now();
+    }
+    if (winner && Date.now() - this.partitionSince >= 2 * this.config.timers.heartbeat) {
       return {
         ok: false,
         reason: `partitioned: this node hears ${heard.size + 1} of ${this.members.size} live nodes; the side of ${winner} stays ready`,
