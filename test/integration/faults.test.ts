@@ -223,4 +223,24 @@ describe('fault injection (core node processes, real Redis and 0mq)', function (
     should([sb.health.ok, sc.health.ok].filter(Boolean)).have.length(1);
     should([sb, sc].find(s => !s.health.ok)?.health.reason).match(/partitioned/);
   });
+  it('slow peer: a receiver that cannot keep up loses messages at the bounded queues, sees the gaps and resyncs', async () => {
+    // a cluster with small queues, so that a stalled peer overflows them
+    await Promise.all(nodes.map(node => node.stop()));
+    nodes = await Promise.all([0, 1].map(() => CoreNode.start(server.port, { highWaterMark: 20 })));
+    await Promise.all(nodes.map(node => node.join()));
+    await meshOf(nodes);
+    const [a, b] = nodes;
+    const big = { collection: 'slow', filters: [[{ equals: { padding: 'x'.repeat(4000) } }]], index: 'idx' };
+
+    const blocked = b.call({ cmd: 'block', ms: 1500 });
+    await a.call({ count: 3000, cmd: 'flood', filter: big, prefix: 'slow-' });
+    await blocked;
+
+    await eventually('b caught up with all of a\'s rooms', async () => (await b.status()).rooms.length === 3000, 30000);
+    const counters = peerCounters(await b.status(), a.id);
+    should(counters.gaps + counters.lostNotifications).be.above(0);
+    should(counters.resyncs).be.above(0);
+    // the sender was never held up by its slow peer
+    should((await a.status()).health.ok).be.true();
+  });
 });

@@ -18,7 +18,9 @@ export type Command =
   | { id: number; cmd: 'reset' }
   | { id: number; cmd: 'stop' }
   | { id: number; cmd: 'lose'; types: string[]; rate: number }
-  | { id: number; cmd: 'cut'; peers: string[] };
+  | { id: number; cmd: 'cut'; peers: string[] }
+  | { id: number; cmd: 'block'; ms: number }
+  | { id: number; cmd: 'flood'; prefix: string; count: number; filter: RoomFilter };
 
 export type Event =
   | { event: 'reply'; id: number; result?: unknown; error?: string }
@@ -95,6 +97,21 @@ async function handle (command: Command): Promise<unknown> {
       return null;
     case 'cut':
       node.injectCut(command.peers);
+      return null;
+    case 'block': {
+      // a busy event loop: a peer that cannot keep up
+      const until = Date.now() + command.ms;
+      while (Date.now() < until) {
+        // spin
+      }
+      return null;
+    }
+    case 'flood':
+      await Promise.all(Array.from({ length: command.count }, (_, i) => {
+        const room = `${command.prefix}${i}`;
+        local.set(room, { count: 1, filter: command.filter, room });
+        return node.setLocalRoom(room, 1, command.filter);
+      }));
       return null;
     case 'stop':
       await node.stop();
