@@ -94,6 +94,8 @@ export class ClusterNode {
   private readonly cutFrom = new Set<string>();
   /** a Redis write failed: republish everything once Redis is back */
   private dirty = false;
+  private resyncingAll: Promise<void> | null = null;
+  private resyncAllAgain = false;
   private readonly loggedInvalid = new Set<string>();
   /** frames dropped before a peer could be identified (unknown sender...) */
   private readonly unattributed: PeerCounters = {
@@ -124,7 +126,7 @@ export class ClusterNode {
     this.store.on('up', () => {
       if (this.joined) {
         this.log.info('Redis reachable again: resynchronizing');
-        void this.resyncAll(true);
+        void this.resyncAll();
       }
     });
   }
@@ -158,33 +160,36 @@ export class ClusterNode {
    */
   join (): Promise<void> {
     if (!this.joining) {
-      this.joining = this.joinLoop();
+      this.joining = new Promise(resolve => {
+        void this.joinLoop(resolve);
+      });
     }
     return this.joining;
   }
 
-  private async joinLoop (): Promise<void> {
+  /** `release` resolves join() once joined, or after retryJoin attempts (the loop goes on) */
+  private async joinLoop (release: () => void): Promise<void> {
     for (let attempt = 1; !this.stopped; attempt++) {
       try {
         await this.joinOnce();
-        return;
+        break;
       }
       catch (error) {
         const message = `join attempt ${attempt} failed: ${(error as Error).message}`;
-        if (attempt === this.config.retryJoin) {
-          this.log.error(`${message}; still not joined after ${attempt} attempts, retrying in the background`);
-          void this.joinLoop().catch(() => undefined);
-          return;
+        if (attempt < this.config.retryJoin) {
+          this.log.warn(message);
         }
-        if (attempt > this.config.retryJoin) {
-          debug(message);
+        else if (attempt === this.config.retryJoin) {
+          this.log.error(`${message}; still not joined after ${attempt} attempts, retrying in the background`);
+          release();
         }
         else {
-          this.log.warn(message);
+          debug(message);
         }
         await delay(this.config.timers.joinAttemptInterval);
       }
     }
+    release();
   }
 
   private async joinOnce (): Promise<void> {
@@ -267,15 +272,15 @@ export class ClusterNode {
     }
     this.livenessRefreshedAt = Date.now();
     if (this.dirty && this.joined) {
-      void this.resyncAll(true);
+      void this.resyncAll();
     }
 
-    const members = new Set<string>();
+    const memberIds = new Set<string>();
     this.members = new Map(membership.members
       .filter(member => member.alive !== null)
       .map(member => [member.info.id, (member.alive as { hears: string[] }).hears]));
     for (const member of membership.members) {
-      members.add(member.info.id);
+      memberIds.add(member.info.id);
       if (member.info.id === this.id || this.peers.has(member.info.id)) {
         continue;
       }
@@ -293,7 +298,7 @@ export class ClusterNode {
     }
 
     for (const peer of Array.from(this.peers.values())) {
-      if (!members.has(peer.id)) {
+      if (!memberIds.has(peer.id)) {
         this.forgetPeer(peer, 'not a member any more');
       }
     }
@@ -501,22 +506,37 @@ export class ClusterNode {
   async reset (): Promise<void> {
     await this.store.reset();
     this.broadcast({ t: 'reset' });
-    await this.resyncAll(true);
+    await this.resyncAll();
   }
 
-  private async resyncAll (republish: boolean): Promise<void> {
-    try {
-      if (republish) {
-        await this.store.register(this.info, this.liveness(), this.config.timers.nodeTimeout);
-        await this.republish();
-      }
-      await Promise.all(Array.from(this.peers.values()).map(peer => this.resync(peer, 'reset')));
+  /**
+   * Rewrites this node's state to Redis and re-reads every peer's. Calls
+   * made while one runs are folded into one more round after it.
+   */
+  private resyncAll (): Promise<void> {
+    this.resyncAllAgain = true;
+    if (!this.resyncingAll) {
+      this.resyncingAll = (async () => {
+        try {
+          while (this.resyncAllAgain) {
+            this.resyncAllAgain = false;
+            await this.store.register(this.info, this.liveness(), this.config.timers.nodeTimeout);
+            await this.republish();
+            await Promise.all(Array.from(this.peers.values()).map(peer => this.resync(peer, 'reset')));
+          }
+        }
+        catch (error) {
+          this.dirty = true;
+          this.log.warn(`resynchronization failed: ${(error as Error).message}`);
+        }
+        finally {
+          this.resyncingAll = null;
+        }
+      })();
     }
-    catch (error) {
-      this.dirty = true;
-      this.log.warn(`resynchronization failed: ${(error as Error).message}`);
-    }
+    return this.resyncingAll;
   }
+
 
   // -------------------------------------------------------------------------
   // inbound
@@ -673,7 +693,7 @@ export class ClusterNode {
         return;
       }
       case 'reset':
-        void this.resyncAll(true);
+        void this.resyncAll();
         return;
       default:
         void this.hostCall(() => (this.host as ClusterHost).onSync(peer.id, message));

@@ -14,6 +14,7 @@ import { freePorts } from './ports';
 import { kill, track, waitExit } from './processes';
 import { RedisServer } from './redisServer';
 import { renderNginxConfig, startNginx } from './nginx';
+import { waitFor } from './wait';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 const KUZZLE_DIR = path.join(ROOT, 'node_modules', 'kuzzle');
@@ -78,23 +79,6 @@ export function httpGet (port: number, urlPath: string, method = 'GET'): Promise
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.end();
   });
-}
-
-async function waitFor (what: string, check: () => Promise<boolean>, timeout: number, failed?: () => string | null): Promise<void> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const failure = failed ? failed() : null;
-    if (failure) {
-      throw new Error(`${what}: ${failure}`);
-    }
-    if (await check().catch(() => false)) {
-      return;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
-    }
-    await new Promise(resolve => setTimeout(resolve, 200));
-  }
 }
 
 export class KuzzleStack {
