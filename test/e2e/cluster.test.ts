@@ -392,4 +392,32 @@ describe('end-to-end: 3 real Kuzzle 2.10.4 nodes with the plugin, nginx in front
     await a.realtime.publish('e2e', 'docs', { kind: 'failover' });
     await eventually('restarted node notified', () => received.length === 1);
   });
+  it('SIGTERM: the node leaves at once, its peers do not wait for a timeout', async () => {
+    const [a] = clients;
+    const filters = { equals: { kind: 'sigterm' } };
+    const room = await a.realtime.subscribe('e2e', 'docs', filters, () => undefined);
+    await clients[2].realtime.subscribe('e2e', 'docs', filters, () => undefined);
+    await eventually('count 2', async () => (await a.realtime.count(room)) === 2);
+    const leaving = JSON.parse((await httpGet(stack.nodes[2].port, '/_plugin/cluster/status')).body).result.current.id;
+
+    clients[2].disconnect();
+    await stack.stopNode(2, 'SIGTERM');
+
+    await eventually('survivors count 1 and 2 nodes', async () =>
+      (await a.realtime.count(room)) === 1 &&
+      JSON.parse((await httpGet(stack.nodes[0].port, '/_plugin/cluster/status')).body).result.count === 2);
+    should(stack.nodes[0].output.some(l => l.includes(`node ${leaving}`) && l.includes('left the cluster'))).be.true();
+    should(stack.nodes[0].output.some(l => l.includes(`node ${leaving}`) && l.includes('no heartbeat'))).be.false();
+    await a.realtime.unsubscribe(room);
+  });
+
+  it('admin:shutdown on one node shuts the whole cluster down, each node leaving cleanly', async () => {
+    const survivors = stack.nodes.filter(node => node.process !== null);
+    should(survivors).have.length(2);
+    await clients[1].query({ action: 'shutdown', controller: 'admin' });
+    await eventually('every Kuzzle process exited', () => survivors.every(node => node.process?.exitCode !== null), 30000);
+    for (const node of survivors) {
+      should(node.process?.exitCode).equal(0);
+    }
+  });
 });
