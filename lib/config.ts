@@ -30,6 +30,11 @@ export interface Timers {
   discoverTimeout: number;
   /** how long realtime:count/join wait for a room not yet replicated, ms */
   waitForMissingRooms: number;
+  /**
+   * how long a change (subscription, index, role...) waits for the peers to
+   * acknowledge it before Kuzzle answers, ms; 0: do not wait
+   */
+  ackTimeout: number;
 }
 
 export type RedisConfig =
@@ -63,6 +68,7 @@ export class ConfigurationError extends Error {
 }
 
 export const DEFAULT_TIMERS: Timers = Object.freeze({
+  ackTimeout: 1000,
   discoverTimeout: 3000,
   heartbeat: 1000,
   joinAttemptInterval: 1000,
@@ -371,6 +377,7 @@ export function loadConfig (
     pickInteger(timers, name, DEFAULT_TIMERS[name], min, 3600000, 'timers.');
 
   const parsedTimers: Timers = {
+    ackTimeout: t('ackTimeout', 0),
     discoverTimeout: t('discoverTimeout', 10),
     heartbeat: t('heartbeat', 10),
     joinAttemptInterval: t('joinAttemptInterval', 10),

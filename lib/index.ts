@@ -68,10 +68,7 @@ class ClusterPlugin {
 
     this.hooks = {
       'admin:afterDump': lifecycle.onDump.bind(lifecycle),
-      'admin:afterResetSecurity': security.onSecurityReset.bind(security),
       'admin:afterShutdown': lifecycle.onShutdown.bind(lifecycle),
-      'collection:afterDeleteSpecifications': security.onSpecificationsChanged.bind(security),
-      'collection:afterUpdateSpecifications': security.onSpecificationsChanged.bind(security),
       'core:notify:document': notifications.onDocument.bind(notifications),
       'core:notify:user': notifications.onUser.bind(notifications),
       'core:profileRepository:delete': security.onProfileChanged.bind(security),
@@ -82,18 +79,32 @@ class ClusterPlugin {
       'core:storage:cache:remove:after': storage.onRemoved.bind(storage),
     };
 
+    // index/collection and role/profile changes are broadcast by hooks
+    // during the API action; these after-pipes make Kuzzle answer once every
+    // peer applied them
+    const settled = async <T>(request: T): Promise<T> => {
+      await node.settled();
+      return request;
+    };
+
     this.pipes = {
+      'admin:afterResetSecurity': security.onSecurityReset.bind(security),
+      'collection:after*': settled,
+      'collection:afterDeleteSpecifications': security.onSpecificationsChanged.bind(security),
+      'collection:afterUpdateSpecifications': security.onSpecificationsChanged.bind(security),
       'core:auth:strategyAdded': strategies.onAdded.bind(strategies),
       'core:auth:strategyRemoved': strategies.onRemoved.bind(strategies),
       'core:realtime:room:remove:before': realtime.onRoomRemove.bind(realtime),
       'core:realtime:user:join:after': realtime.onSubscribe.bind(realtime),
       'core:realtime:user:subscribe:after': realtime.onSubscribe.bind(realtime),
       'core:realtime:user:unsubscribe:after': realtime.onUnsubscribe.bind(realtime),
+      'index:after*': settled,
       // joins before Kuzzle accepts client connections, so that it serves cluster state from the start
       'kuzzle:state:live': async () => {
         await node.join();
       },
       'realtime:beforeJoin': realtime.beforeJoin.bind(realtime),
+      'security:after*': settled,
     };
 
     this.api = {

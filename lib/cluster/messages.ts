@@ -102,15 +102,19 @@ export interface UserNotificationMessage {
 
 export type DirectPayload = DocumentNotificationMessage | UserNotificationMessage;
 
+/** targeted, not sequenced: "I applied your broadcast message number `of`" */
+export interface AckMessage { t: 'ack'; of: number }
+
 // ---------------------------------------------------------------------------
 // router requests / replies
 
 export interface HelloRequest { t: 'hello'; id: string; pub: string; router: string }
 export interface HelloReply { t: 'welcome'; id: string }
 
-export type Payload = SyncPayload | HeartbeatPayload | DirectPayload | HelloRequest | HelloReply;
+export type Payload = SyncPayload | HeartbeatPayload | DirectPayload | AckMessage | HelloRequest | HelloReply;
 
-export interface EnvelopeFields { v: number; from: string; seq?: number }
+/** `ack`: the sender waits for every peer to acknowledge this message */
+export interface EnvelopeFields { v: number; from: string; seq?: number; ack?: boolean }
 export type Envelope<P extends Payload = Payload> = EnvelopeFields & P;
 
 export class InvalidMessageError extends Error {
@@ -121,10 +125,13 @@ export class InvalidMessageError extends Error {
   }
 }
 
-export function encode (from: string, payload: Payload, seq?: number): Buffer {
+export function encode (from: string, payload: Payload, seq?: number, ack = false): Buffer {
   const envelope: Record<string, unknown> = { v: PROTOCOL_VERSION, from, ...payload };
   if (seq !== undefined) {
     envelope.seq = seq;
+  }
+  if (ack) {
+    envelope.ack = true;
   }
   return Buffer.from(JSON.stringify(envelope));
 }
@@ -182,6 +189,7 @@ function notificationRequest (value: unknown): void {
 }
 
 const validators: Record<string, (o: Obj) => void> = {
+  ack: o => nat(o, 'of'),
   app: o => str(o, 'event'),
   document: o => {
     if (!Array.isArray(o.rooms) || !o.rooms.every(r => typeof r === 'string')) {
@@ -286,6 +294,9 @@ export function decode (frame: Buffer, maxSize: number): Envelope {
   str(parsed, 'from');
   if (SEQUENCED.has(parsed.t)) {
     nat(parsed, 'seq');
+  }
+  if (parsed.ack !== undefined && typeof parsed.ack !== 'boolean') {
+    fail('field "ack" must be a boolean');
   }
   validators[parsed.t](parsed);
 

@@ -3,7 +3,7 @@ import createDebug from 'debug';
 
 import type { ClusterConfig } from '../config';
 import {
-  BROADCAST_TOPIC, DirectPayload, Envelope, HeartbeatPayload, HelloRequest,
+  AckMessage, BROADCAST_TOPIC, DirectPayload, Envelope, HeartbeatPayload, HelloRequest,
   InvalidMessageError, Payload, RoomFilter, SyncPayload, decode, encode, nodeTopic,
 } from './messages';
 import { partitionWinner } from './partition';
@@ -95,6 +95,8 @@ export class ClusterNode {
   /** a Redis write failed: republish everything once Redis is back */
   private dirty = false;
   private resyncingAll: Promise<void> | null = null;
+  /** broadcast messages waiting for the peers' acknowledgements, by sequence number */
+  private readonly pendingAcks = new Map<number, { waiting: Set<string>; done: () => void; settled: Promise<void> }>();
   private resyncAllAgain = false;
   private readonly loggedInvalid = new Set<string>();
   /** frames dropped before a peer could be identified (unknown sender...) */
@@ -369,6 +371,7 @@ export class ClusterNode {
     }
     this.peers.delete(peer.id);
     this.directSeq.delete(peer.id);
+    this.stopWaitingFor(peer.id);
     this.transport.disconnectPeer(peer.id);
     this.applyChanges(this.registry.dropNode(peer.id));
     peer.markSynced();
@@ -451,7 +454,8 @@ export class ClusterNode {
       debug('room write failed (%s): republishing when Redis is back', (error as Error).message);
     }
 
-    this.send({ count, filter: count > 0 && roomFilter ? roomFilter : undefined, room, t: 'room' }, seq);
+    // the subscription is acknowledged to the client once every peer knows it
+    await this.send({ count, filter: count > 0 && roomFilter ? roomFilter : undefined, room, t: 'room' }, seq, true);
   }
 
   private async republish (): Promise<void> {
@@ -475,13 +479,72 @@ export class ClusterNode {
     }));
   }
 
-  /** sequenced broadcast */
-  broadcast (message: SyncPayload): void {
-    this.send(message, ++this.seq);
+  /**
+   * Sequenced broadcast. With `ack`, the returned promise resolves once
+   * every peer heard recently applied the message, or after timers.ackTimeout.
+   */
+  broadcast (message: SyncPayload, ack = false): Promise<void> {
+    return this.send(message, ++this.seq, ack);
   }
 
-  private send (message: SyncPayload, seq: number): void {
-    this.transport.publish([Buffer.from(BROADCAST_TOPIC), encode(this.id, message, seq)]);
+  private send (message: SyncPayload, seq: number, ack = false): Promise<void> {
+    const wait = ack && this.config.timers.ackTimeout > 0;
+    const waiting = new Set(wait ? this.ackingPeers() : []);
+    this.transport.publish([Buffer.from(BROADCAST_TOPIC), encode(this.id, message, seq, waiting.size > 0)]);
+
+    if (waiting.size === 0) {
+      return Promise.resolve();
+    }
+    let done = (): void => undefined;
+    const settled = new Promise<void>(resolve => {
+      const timer = setTimeout(() => {
+        debug('message #%d: no ack from %o within %d ms', seq, Array.from(waiting), this.config.timers.ackTimeout);
+        done();
+      }, this.config.timers.ackTimeout);
+      done = (): void => {
+        clearTimeout(timer);
+        this.pendingAcks.delete(seq);
+        resolve();
+      };
+    });
+    this.pendingAcks.set(seq, { done, settled, waiting });
+    return settled;
+  }
+
+  /** resolves once every message broadcast so far with `ack` is acknowledged (or timed out) */
+  async settled (): Promise<void> {
+    await Promise.all(Array.from(this.pendingAcks.values()).map(pending => pending.settled));
+  }
+
+  /** peers expected to acknowledge: greeted, and heard within two heartbeats */
+  private ackingPeers (): string[] {
+    const now = Date.now();
+    return Array.from(this.peers.values())
+      .filter(p => !p.handshaking && now - p.lastSeen <= 2 * this.config.timers.heartbeat)
+      .map(p => p.id);
+  }
+
+  private onAck (peer: Peer, of: number): void {
+    const pending = this.pendingAcks.get(of);
+    if (pending && pending.waiting.delete(peer.id) && pending.waiting.size === 0) {
+      pending.done();
+    }
+  }
+
+  /** a peer that is gone will not acknowledge anything */
+  private stopWaitingFor (peer: string): void {
+    for (const pending of Array.from(this.pendingAcks.values())) {
+      if (pending.waiting.delete(peer) && pending.waiting.size === 0) {
+        pending.done();
+      }
+    }
+  }
+
+  private acknowledge (peer: Peer, message: Envelope<SyncPayload>): void {
+    if (message.ack) {
+      const ack: AckMessage = { of: message.seq as number, t: 'ack' };
+      this.transport.publish([Buffer.from(nodeTopic(peer.id)), encode(this.id, ack)]);
+    }
   }
 
   /**
@@ -577,7 +640,7 @@ export class ClusterNode {
     }
 
     const topic = frames[0].toString();
-    const direct = envelope.t === 'document' || envelope.t === 'user';
+    const direct = envelope.t === 'document' || envelope.t === 'user' || envelope.t === 'ack';
     if (topic !== (direct ? nodeTopic(this.id) : BROADCAST_TOPIC)) {
       this.countInvalid(peer, peerId, new InvalidMessageError('malformed', `message "${envelope.t}" on topic ${topic}`));
       return;
@@ -588,6 +651,9 @@ export class ClusterNode {
 
     if (envelope.t === 'heartbeat') {
       this.onHeartbeat(peer, envelope as Envelope<HeartbeatPayload>);
+    }
+    else if (envelope.t === 'ack') {
+      this.onAck(peer, (envelope as Envelope<AckMessage>).of);
     }
     else if (direct) {
       this.onDirect(peer, envelope as Envelope<DirectPayload>);
@@ -678,6 +744,7 @@ export class ClusterNode {
     switch (message.t) {
       case 'room':
         this.applyChanges(this.registry.set(peer.id, message.room, message.count, message.filter || null));
+        this.acknowledge(peer, message);
         return;
       case 'leave':
         this.forgetPeer(peer, 'left the cluster');
@@ -696,7 +763,8 @@ export class ClusterNode {
         void this.resyncAll();
         return;
       default:
-        void this.hostCall(() => (this.host as ClusterHost).onSync(peer.id, message));
+        void this.hostCall(() => (this.host as ClusterHost).onSync(peer.id, message))
+          .then(() => this.acknowledge(peer, message));
     }
   }
 
@@ -749,6 +817,8 @@ export class ClusterNode {
         for (const message of buffered) {
           const seq = message.seq as number;
           if (seq <= before || (message.t === 'room' && seq <= snapshot.seq)) {
+            // already in the state read from Redis
+            this.acknowledge(peer, message);
             continue;
           }
           if (seq > last + 1) {

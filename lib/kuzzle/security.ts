@@ -10,19 +10,23 @@ export class SecuritySync {
   constructor (private readonly kuzzle: KuzzleInstance, private readonly node: ClusterNode) {}
 
   onProfileChanged (payload: { _id?: string }): void {
-    this.node.broadcast({ id: payload._id, kind: 'profile', t: 'security' });
+    void this.node.broadcast({ id: payload._id, kind: 'profile', t: 'security' }, true);
   }
 
   onRoleChanged (payload: { _id?: string }): void {
-    this.node.broadcast({ id: payload._id, kind: 'role', t: 'security' });
+    void this.node.broadcast({ id: payload._id, kind: 'role', t: 'security' }, true);
   }
 
-  onSecurityReset (): void {
-    this.node.broadcast({ kind: 'all', t: 'security' });
+  /** pipe: Kuzzle answers once every peer reloaded */
+  async onSecurityReset<T> (request: T): Promise<T> {
+    await this.node.broadcast({ kind: 'all', t: 'security' }, true);
+    return request;
   }
 
-  onSpecificationsChanged (): void {
-    this.node.broadcast({ t: 'validators' });
+  /** pipe: Kuzzle answers once every peer reloaded */
+  async onSpecificationsChanged<T> (request: T): Promise<T> {
+    await this.node.broadcast({ t: 'validators' }, true);
+    return request;
   }
 
   async apply (message: SecurityMessage): Promise<void> {

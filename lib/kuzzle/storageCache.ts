@@ -28,7 +28,8 @@ export class StorageCacheSync {
     if (event.collection) {
       message.collection = event.collection;
     }
-    this.node.broadcast(message);
+    // acknowledged by the peers before the API answers: see Plugin's after-pipes
+    void this.node.broadcast(message, true);
   }
 
   async apply (message: StorageMessage): Promise<void> {

@@ -23,14 +23,14 @@ export class StrategySync {
   async onAdded (event: StrategyEvent): Promise<StrategyEvent> {
     if (event.strategy) {
       await this.node.store.saveStrategy(event.name, { pluginName: event.pluginName, strategy: event.strategy });
-      this.node.broadcast({ name: event.name, op: 'add', pluginName: event.pluginName, strategy: event.strategy, t: 'strategy' });
+      await this.node.broadcast({ name: event.name, op: 'add', pluginName: event.pluginName, strategy: event.strategy, t: 'strategy' }, true);
     }
     return event;
   }
 
   async onRemoved (event: StrategyEvent): Promise<StrategyEvent> {
     await this.node.store.removeStrategy(event.name);
-    this.node.broadcast({ name: event.name, op: 'remove', pluginName: event.pluginName, t: 'strategy' });
+    await this.node.broadcast({ name: event.name, op: 'remove', pluginName: event.pluginName, t: 'strategy' }, true);
     return event;
   }
 

@@ -223,6 +223,24 @@ describe('end-to-end: 3 real Kuzzle 2.10.4 nodes with the plugin, nginx in front
     await a.realtime.unsubscribe(room);
   });
 
+  it('plugin subscriptions with propagate: false only get their own node\'s notifications', async () => {
+    const [a, b] = clients;
+    const filters = { equals: { kind: 'local-only' } };
+    await a.query({ action: 'subscribeLocal', body: { collection: 'docs', filters, index: 'e2e' }, controller: 'clustertest' });
+    const remoteWatcher: Notification[] = [];
+    const room = await b.realtime.subscribe('e2e', 'docs', filters, n => { remoteWatcher.push(n as unknown as Notification); });
+    await eventually('b\'s subscription reached a', async () => (await a.realtime.count(room)) >= 1);
+
+    await b.realtime.publish('e2e', 'docs', { from: 'b', kind: 'local-only' });
+    await a.realtime.publish('e2e', 'docs', { from: 'a', kind: 'local-only' });
+
+    await eventually('b\'s subscriber got both', () => remoteWatcher.length === 2);
+    await sleep(500);
+    const local = (await a.query({ action: 'localNotifications', controller: 'clustertest' })).result as Array<{ from: string }>;
+    should(local.map(n => n.from)).eql(['a']);
+    await b.realtime.unsubscribe(room);
+  });
+
   it('mCreate and bulk:mWrite (notify) on another node notify each matching document once', async () => {
     const [a, b, c] = clients;
     const received: Notification[] = [];

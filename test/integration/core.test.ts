@@ -92,6 +92,31 @@ describe('cluster core (3 node processes, real Redis and 0mq)', function () {
     should(await redis.hget(KEYS.refs, 'r1')).equal('1');
   });
 
+  it('acknowledges a subscription once every peer applied it', async () => {
+    const [a, b, c] = nodes;
+    await a.subscribe('acked', 1, filter('acked'));
+    // no waiting: the peers had it before a answered
+    for (const node of [b, c]) {
+      should((await totals(node)).acked).equal(1);
+    }
+    await a.subscribe('acked', 0, filter('acked'));
+    for (const node of [b, c]) {
+      should((await totals(node)).acked).be.undefined();
+    }
+  });
+
+  it('a peer that cannot acknowledge does not block changes for long', async () => {
+    const [a, , c] = nodes;
+    c.kill('SIGSTOP');
+    try {
+      await a.subscribe('while-frozen', 1, filter('wf'));
+      await a.subscribe('while-frozen', 0, filter('wf'));
+    }
+    finally {
+      c.kill('SIGCONT');
+    }
+  });
+
   it('delivers a notification exactly once, only to the nodes with subscribers', async () => {
     const [a, b, c] = nodes;
     const sent = await a.call({ cmd: 'notify', content: { n: 1 }, rooms: ['r1', 'unknown'] });

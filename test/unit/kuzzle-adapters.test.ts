@@ -240,7 +240,7 @@ describe('Kuzzle adapters', () => {
       const storage = new StorageCacheSync(kuzzle as unknown as KuzzleInstance, node as unknown as ClusterNode);
       storage.onAdded({ collection: 'c', index: 'i', scope: 'public' });
       storage.onRemoved({ index: 'i', scope: 'private' });
-      should(node.broadcast.firstCall.args[0]).eql({ collection: 'c', index: 'i', op: 'add', scope: 'public', t: 'storage' });
+      should(node.broadcast.firstCall.args).eql([{ collection: 'c', index: 'i', op: 'add', scope: 'public', t: 'storage' }, true]);
       should(node.broadcast.secondCall.args[0]).eql({ index: 'i', op: 'remove', scope: 'private', t: 'storage' });
       await storage.apply({ collection: 'c', index: 'i', op: 'add', scope: 'public', t: 'storage' });
       should(kuzzle.ask.calledOnceWith('core:storage:public:cache:add', 'i', 'c')).be.true();
@@ -250,13 +250,15 @@ describe('Kuzzle adapters', () => {
       const security = new SecuritySync(kuzzle as unknown as KuzzleInstance, node as unknown as ClusterNode);
       security.onRoleChanged({ _id: 'admin' });
       security.onProfileChanged({ _id: 'p' });
-      security.onSecurityReset();
-      security.onSpecificationsChanged();
-      should(node.broadcast.args.map(a => a[0])).eql([
-        { id: 'admin', kind: 'role', t: 'security' },
-        { id: 'p', kind: 'profile', t: 'security' },
-        { kind: 'all', t: 'security' },
-        { t: 'validators' },
+      const request = { input: {} };
+      should(await security.onSecurityReset(request)).equal(request);
+      should(await security.onSpecificationsChanged(request)).equal(request);
+      // every one of them waits for the peers' acknowledgements
+      should(node.broadcast.args).eql([
+        [{ id: 'admin', kind: 'role', t: 'security' }, true],
+        [{ id: 'p', kind: 'profile', t: 'security' }, true],
+        [{ kind: 'all', t: 'security' }, true],
+        [{ t: 'validators' }, true],
       ]);
       await security.apply({ id: 'admin', kind: 'role', t: 'security' });
       await security.apply({ kind: 'all', t: 'security' });

@@ -43,6 +43,7 @@ const TOKEN_STRATEGY = {
 class ClusterTestPlugin {
   constructor () {
     this.events = [];
+    this.localNotifications = [];
     this.listening = false;
     this.authenticators = { Token: TokenAuthenticator };
     this.hooks = {};
@@ -62,6 +63,8 @@ class ClusterTestPlugin {
           broadcast: { handler: async request => this.broadcast(request) },
           events: { handler: async () => this.events },
           removeStrategy: { handler: async () => this.removeStrategy() },
+          subscribeLocal: { handler: async request => this.subscribeLocal(request) },
+          localNotifications: { handler: async () => this.localNotifications },
         },
       },
     };
@@ -72,6 +75,17 @@ class ClusterTestPlugin {
       this.listening = true;
       await this.context.accessors.cluster.on('clustertest:event', payload => this.events.push(payload));
     }
+  }
+
+  /** a plugin subscription that must not receive notifications from other nodes */
+  async subscribeLocal (request) {
+    const { index, collection, filters } = request.input.body;
+    this.localNotifications = this.localNotifications || [];
+    const roomId = await this.context.accessors.sdk.realtime.subscribe(
+      index, collection, filters,
+      notification => this.localNotifications.push(notification.result._source || notification.result),
+      { propagate: false });
+    return { roomId };
   }
 
   async broadcast (request) {
