@@ -108,6 +108,24 @@ describe('end-to-end: 3 real Kuzzle 2.10.4 nodes with the plugin, nginx in front
     await a.realtime.unsubscribe(roomId);
   });
 
+  it('a write on another node right after the subscription is acknowledged notifies it', async () => {
+    const [a, b] = clients;
+    const received: string[] = [];
+    const rooms: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      rooms.push(await a.realtime.subscribe('e2e', 'docs', { equals: { tag: `right-away-${i}` } }, n => {
+        received.push(String((n as unknown as Notification).result._source && ((n as unknown as Notification).result._source as { tag: string }).tag));
+      }));
+      // no waiting for replication: the acknowledgement means every node has the room
+      await b.realtime.publish('e2e', 'docs', { tag: `right-away-${i}` });
+    }
+    await eventually('20 notifications', () => received.length === 20);
+    should(received).eql(Array.from({ length: 20 }, (_, i) => `right-away-${i}`));
+    for (const room of rooms) {
+      await a.realtime.unsubscribe(room);
+    }
+  });
+
   it('realtime:count and realtime:list are cluster-wide and follow unsubscriptions', async () => {
     const [a, b, c] = clients;
     const filters = { range: { n: { gte: 10 } } };
