@@ -227,9 +227,11 @@ export class ClusterNode {
     this.heartbeatTimer = setInterval(() => {
       void this.heartbeat();
     }, this.config.timers.heartbeat);
+    // cheap (a Redis call only for peers silent past nodeTimeout), and it
+    // bounds detection to nodeTimeout plus this interval
     this.failureTimer = setInterval(() => {
       void this.detectFailures();
-    }, Math.max(10, Math.floor(this.config.timers.heartbeat / 2)));
+    }, Math.max(10, Math.floor(this.config.timers.heartbeat / 4)));
     this.heartbeatTimer.unref();
     this.failureTimer.unref();
   }
