@@ -1,0 +1,408 @@
+/**
+ * The processes of one benchmarked variant: a throw-away redis-server, the
+ * in-memory Elasticsearch stand-in (in this process) and N real Kuzzle 2.10.4
+ * nodes, each loading either this repository's plugin, the cluster plugin
+ * bundled with Kuzzle, or no cluster plugin at all. Everything binds
+ * 127.0.0.1; every process is killed by pid when the variant ends, and when
+ * the bench exits, whatever the reason.
+ */
+import { ChildProcess, spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as net from 'net';
+import * as path from 'path';
+
+import * as ts from 'typescript';
+
+import { EsStandin, startEsStandin } from '../test/support/es-standin/http';
+
+export const ROOT = path.resolve(__dirname, '..');
+export const KUZZLE_DIR = path.join(ROOT, 'node_modules', 'kuzzle');
+export const BUNDLED_PLUGIN = 'kuzzle-plugin-cluster';
+export const BUNDLED_PLUGIN_DIR = path.join(KUZZLE_DIR, 'plugins', 'available', BUNDLED_PLUGIN);
+
+export type Variant = 'ours' | 'bundled' | 'single';
+
+export const VARIANT_LABEL: Record<Variant, string> = {
+  bundled: 'bundled plugin (Kuzzle 2.10.4)',
+  ours: 'this plugin',
+  single: 'single node, no cluster',
+};
+
+// ---------------------------------------------------------------------------
+// process bookkeeping
+
+const running = new Set<ChildProcess>();
+
+function track (child: ChildProcess): ChildProcess {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
+
+export function killChild (child: ChildProcess | null, signal: NodeJS.Signals = 'SIGKILL'): void {
+  if (child && child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+    try {
+      process.kill(child.pid, signal);
+    }
+    catch {
+      // already gone
+    }
+  }
+}
+
+export function waitExit (child: ChildProcess, timeout = 10000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve();
+  }
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`pid ${child.pid} still running after ${timeout} ms`)), timeout);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** SIGKILL, by pid, every process this bench started and that is still running */
+export function killAllSync (): void {
+  for (const child of running) {
+    killChild(child, 'SIGCONT');
+    killChild(child);
+  }
+}
+
+process.on('exit', killAllSync);
+
+// ---------------------------------------------------------------------------
+// helpers
+
+export const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms));
+
+const RESERVED_PORTS = new Set([6379, 7510, 7511, 7512, 9200]);
+
+function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') {
+          resolve(address.port);
+        }
+        else {
+          reject(new Error('no port'));
+        }
+      });
+    });
+  });
+}
+
+const handedOut = new Set<number>();
+
+/** ports free on 127.0.0.1 now, never 6379 nor Kuzzle's defaults, never handed out twice in a run */
+export async function freePorts (count: number): Promise<number[]> {
+  const ports: number[] = [];
+  for (let attempts = 0; ports.length < count; attempts++) {
+    if (attempts > 1000) {
+      throw new Error('cannot find free ports');
+    }
+    const port = await freePort();
+    if (!RESERVED_PORTS.has(port) && !handedOut.has(port)) {
+      handedOut.add(port);
+      ports.push(port);
+    }
+  }
+  return ports;
+}
+
+export function httpGet (port: number, urlPath: string, timeout = 3000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', method: 'GET', path: urlPath, port, timeout }, res => {
+      const chunks: Buffer[] = [];
+      res.on('data', chunk => chunks.push(chunk as Buffer));
+      res.on('end', () => resolve({ body: Buffer.concat(chunks).toString(), status: res.statusCode || 0 }));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.end();
+  });
+}
+
+/** polls `check` every `interval` ms until it returns true; bounded by `timeout` */
+export async function waitUntil (what: string, check: () => Promise<boolean>, timeout: number, interval = 50,
+  failed?: () => string | null): Promise<number> {
+  const start = Date.now();
+  const deadline = start + timeout;
+  for (;;) {
+    const failure = failed ? failed() : null;
+    if (failure) {
+      throw new Error(`${what}: ${failure}`);
+    }
+    if (await check().catch(() => false)) {
+      return Date.now() - start;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    }
+    await sleep(interval);
+  }
+}
+
+function pingRedis (port: number): Promise<boolean> {
+  return new Promise(resolve => {
+    const socket = net.createConnection({ host: '127.0.0.1', port }, () => socket.write('PING\r\n'));
+    socket.setTimeout(500);
+    socket.on('data', data => {
+      socket.destroy();
+      resolve(data.toString().startsWith('+PONG'));
+    });
+    socket.on('error', () => resolve(false));
+    socket.on('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** the preload, transpiled to plain JavaScript so that the Kuzzle nodes do not load ts-node */
+function writePreload (workDir: string): string {
+  const source = fs.readFileSync(path.join(__dirname, 'preload.ts'), 'utf8');
+  const output = ts.transpileModule(source, {
+    compilerOptions: { esModuleInterop: true, module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2019 },
+  });
+  const file = path.join(workDir, 'preload.js');
+  fs.writeFileSync(file, output.outputText);
+  return file;
+}
+
+// ---------------------------------------------------------------------------
+
+export interface NodeHandle {
+  index: number;
+  port: number;
+  pubPort: number;
+  routerPort: number;
+  process: ChildProcess | null;
+  logFile: string;
+  tail: string[];
+  /** ms from spawn to the first 200 of the health route */
+  bootMs: number;
+}
+
+export interface StackOptions {
+  variant: Variant;
+  nodes: number;
+  workDir: string;
+  log: (line: string) => void;
+  /** extra node.js options for the Kuzzle nodes (e.g. --cpu-prof) */
+  nodeArgs?: string[];
+}
+
+export class BenchStack {
+  readonly nodes: NodeHandle[] = [];
+  redisPort = 0;
+  private redis: ChildProcess | null = null;
+  private es: EsStandin | null = null;
+  private preload = '';
+  private enabledDir = '';
+
+  constructor (readonly options: StackOptions) {}
+
+  get variant (): Variant {
+    return this.options.variant;
+  }
+
+  /** the route that says a node can serve: the plugin's health, or Kuzzle's own for the no-cluster node */
+  get healthPath (): string {
+    return this.variant === 'single' ? '/_healthCheck' : '/_plugin/cluster/health';
+  }
+
+  async start (): Promise<void> {
+    fs.mkdirSync(this.options.workDir, { recursive: true });
+    this.preload = writePreload(this.options.workDir);
+    this.enabledDir = path.join(this.options.workDir, 'plugins-enabled');
+    fs.mkdirSync(this.enabledDir, { recursive: true });
+    if (this.variant === 'ours') {
+      if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js'))) {
+        throw new Error('the plugin is not built: run "npm run build" first');
+      }
+      // the way users install it: a `cluster` symlink in Kuzzle's enabled plugins
+      fs.symlinkSync(ROOT, path.join(this.enabledDir, 'cluster'), 'dir');
+    }
+
+    await this.startRedis();
+    this.es = await startEsStandin({ host: '127.0.0.1', port: 0 });
+    this.options.log(`redis on ${this.redisPort}, Elasticsearch stand-in on ${this.es.port}`);
+
+    for (let i = 0; i < this.options.nodes; i++) {
+      await this.addNodeHandle();
+    }
+    // the first node creates Kuzzle's internal index; the others then boot together
+    await this.startNode(0);
+    await Promise.all(this.nodes.slice(1).map(node => this.startNode(node.index)));
+  }
+
+  private async startRedis (): Promise<void> {
+    const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();
+    if (!found) {
+      throw new Error('redis-server not found (Debian: apt-get install redis-server)');
+    }
+    [this.redisPort] = await freePorts(1);
+    this.redis = track(spawn(found, [
+      '--port', String(this.redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '--protected-mode', 'yes',
+    ], { stdio: 'ignore' }));
+    const deadline = Date.now() + 10000;
+    while (!await pingRedis(this.redisPort)) {
+      if (Date.now() > deadline || this.redis.exitCode !== null) {
+        throw new Error(`redis-server did not start on port ${this.redisPort}`);
+      }
+      await sleep(50);
+    }
+  }
+
+  async addNodeHandle (): Promise<NodeHandle> {
+    const [port, pubPort, routerPort] = await freePorts(3);
+    const index = this.nodes.length;
+    const node: NodeHandle = {
+      bootMs: 0,
+      index,
+      logFile: path.join(this.options.workDir, `kuzzle-${index + 1}.log`),
+      port,
+      process: null,
+      pubPort,
+      routerPort,
+      tail: [],
+    };
+    this.nodes.push(node);
+    return node;
+  }
+
+  private nodeEnv (node: NodeHandle): NodeJS.ProcessEnv {
+    const redisPort = String(this.redisPort);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      BENCH_KUZZLE_DIR: KUZZLE_DIR,
+      BENCH_PLUGINS_ENABLED_DIR: this.enabledDir,
+      NODE_ENV: 'production',
+      kuzzle_limits__loginsPerSecond: '1000',
+      kuzzle_plugins__common__pipeWarnTime: '2000',
+      // Kuzzle listens on every interface unless told otherwise
+      kuzzle_server__host: '127.0.0.1',
+      kuzzle_server__port: String(node.port),
+      kuzzle_services__internalCache__node__host: '127.0.0.1',
+      kuzzle_services__internalCache__node__port: redisPort,
+      kuzzle_services__memoryStorage__node__host: '127.0.0.1',
+      kuzzle_services__memoryStorage__node__port: redisPort,
+      kuzzle_services__storageEngine__client__node: (this.es as EsStandin).url,
+    };
+    delete env.DEBUG;
+    if (this.variant === 'ours') {
+      Object.assign(env, {
+        kuzzle_plugins__cluster__bindings__pub: `tcp://[127.0.0.1:ipv4]:${node.pubPort}`,
+        kuzzle_plugins__cluster__bindings__router: `tcp://[127.0.0.1:ipv4]:${node.routerPort}`,
+        kuzzle_plugins__cluster__privileged: 'true',
+      });
+    }
+    else if (this.variant === 'bundled') {
+      // its config is merged shallowly: both bindings are given, timers keep their defaults (heartbeat 5000)
+      Object.assign(env, {
+        BENCH_ZEROMQ_COMPAT_FROM: BUNDLED_PLUGIN_DIR,
+        BENCH_ZEROMQ_COMPAT_TO: require.resolve('zeromq/v5-compat'),
+        kuzzle_plugins__cluster__bindings__pub: `tcp://127.0.0.1:${node.pubPort}`,
+        kuzzle_plugins__cluster__bindings__router: `tcp://127.0.0.1:${node.routerPort}`,
+        kuzzle_plugins__cluster__privileged: 'true',
+        kuzzle_plugins__cluster__redis__host: '127.0.0.1',
+        kuzzle_plugins__cluster__redis__port: redisPort,
+      });
+    }
+    return env;
+  }
+
+  /** spawns node `index` and waits for its health route to answer 200 (bounded) */
+  async startNode (index: number, timeout = 120000): Promise<number> {
+    const node = this.nodes[index];
+    const args = [...(this.options.nodeArgs || []), '-r', this.preload, path.join(KUZZLE_DIR, 'bin', 'start-kuzzle-server')];
+    if (this.variant === 'bundled') {
+      args.push('--enable-plugins', BUNDLED_PLUGIN);
+    }
+    const log = fs.createWriteStream(node.logFile, { flags: 'a' });
+    const started = performance.now();
+    const child = track(spawn(process.execPath, args, {
+      cwd: this.options.workDir,
+      env: this.nodeEnv(node),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }));
+    node.process = child;
+    node.tail = [];
+    const onData = (data: Buffer): void => {
+      log.write(data);
+      node.tail.push(...data.toString().split('\n').filter(Boolean));
+      if (node.tail.length > 200) {
+        node.tail.splice(0, node.tail.length - 200);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', () => log.end());
+
+    await waitUntil(`Kuzzle node ${index + 1} (${this.variant}, port ${node.port}) to be healthy`,
+      async () => (await httpGet(node.port, this.healthPath, 1000)).status === 200,
+      timeout, 20,
+      () => (child.exitCode !== null ? `exited with code ${child.exitCode}; last output:\n${node.tail.slice(-20).join('\n')}` : null));
+    node.bootMs = performance.now() - started;
+    return node.bootMs;
+  }
+
+  killNode (index: number): void {
+    killChild(this.nodes[index].process, 'SIGKILL');
+  }
+
+  /** every live process of this stack (nodes and redis), pid -> label */
+  allPids (): Map<number, string> {
+    const result = new Map<number, string>();
+    for (const node of this.nodes) {
+      if (node.process && node.process.pid !== undefined && node.process.exitCode === null) {
+        result.set(node.process.pid, `kuzzle ${node.index + 1}`);
+      }
+    }
+    if (this.redis && this.redis.pid !== undefined && this.redis.exitCode === null) {
+      result.set(this.redis.pid, 'redis');
+    }
+    return result;
+  }
+
+  pids (): Map<number, number> {
+    const result = new Map<number, number>();
+    for (const node of this.nodes) {
+      if (node.process && node.process.pid !== undefined && node.process.exitCode === null) {
+        result.set(node.process.pid, node.index);
+      }
+    }
+    return result;
+  }
+
+  /** kills every process by pid; `graceful`: SIGTERM the nodes first (a --cpu-prof profile is written on exit) */
+  async stop (graceful = false): Promise<void> {
+    if (graceful) {
+      const nodes = this.nodes.map(n => n.process).filter((c): c is ChildProcess => c !== null);
+      for (const child of nodes) {
+        killChild(child, 'SIGTERM');
+      }
+      await Promise.all(nodes.map(child => waitExit(child, 20000).catch(() => undefined)));
+    }
+    const children = [...this.nodes.map(n => n.process), this.redis];
+    for (const child of children) {
+      killChild(child, 'SIGCONT');
+      killChild(child, 'SIGKILL');
+    }
+    await Promise.all(children.map(child => (child ? waitExit(child, 10000).catch(() => undefined) : undefined)));
+    if (this.es) {
+      await this.es.close();
+      this.es = null;
+    }
+  }
+}
