@@ -76,6 +76,8 @@ export class ClusterNode {
   private readonly peers = new Map<string, Peer>();
   private host: ClusterHost | null = null;
   private seq = 0;
+  /** highest sequence number handed to the transport */
+  private sentSeq = 0;
   private readonly directSeq = new Map<string, number>();
   private joined = false;
   private joining: Promise<void> | null = null;
@@ -313,7 +315,7 @@ export class ClusterNode {
     for (const [node, seq] of this.directSeq) {
       direct[node] = seq;
     }
-    const heartbeat: HeartbeatPayload = { direct, ready: this.health().ok, seq: this.seq, t: 'heartbeat' };
+    const heartbeat: HeartbeatPayload = { direct, ready: this.health().ok, seq: this.sentSeq, t: 'heartbeat' };
     this.transport.publish([Buffer.from(BROADCAST_TOPIC), encode(this.id, heartbeat)]);
   }
 
@@ -421,6 +423,7 @@ export class ClusterNode {
     this.registry.clear();
     this.directSeq.clear();
     this.seq = 0;
+    this.sentSeq = 0;
     this.id = uuid();
     this.transport.setTopics([BROADCAST_TOPIC, nodeTopic(this.id)]);
     this.log.warn(`node ${oldId} was evicted by its peers (frozen or cut off): rejoining as ${this.id}`);
@@ -490,6 +493,8 @@ export class ClusterNode {
   }
 
   private send (message: SyncPayload, seq: number, ack = false): Promise<void> {
+    // heartbeats announce what was sent, not numbers still waiting on Redis
+    this.sentSeq = Math.max(this.sentSeq, seq);
     const wait = ack && this.config.timers.ackTimeout > 0;
     const waiting = new Set(wait ? this.ackingPeers() : []);
     this.transport.publish([Buffer.from(BROADCAST_TOPIC), encode(this.id, message, seq, waiting.size > 0)]);
