@@ -6,15 +6,19 @@
  * 127.0.0.1; every process is killed by pid when the variant ends, and when
  * the bench exits, whatever the reason.
  */
-import { ChildProcess, spawn, spawnSync } from 'child_process';
+import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
-import * as net from 'net';
 import * as path from 'path';
 
 import * as ts from 'typescript';
 
 import { EsStandin, startEsStandin } from '../test/support/es-standin/http';
+import type { KuzzleNodeHandle } from '../test/support/kuzzleStack';
+import { freePort } from '../test/support/ports';
+import { kill, track, waitExit } from '../test/support/processes';
+import { RedisServer } from '../test/support/redisServer';
+import { waitFor } from '../test/support/wait';
 
 export const ROOT = path.resolve(__dirname, '..');
 export const KUZZLE_DIR = path.join(ROOT, 'node_modules', 'kuzzle');
@@ -30,75 +34,19 @@ export const VARIANT_LABEL: Record<Variant, string> = {
 };
 
 // ---------------------------------------------------------------------------
-// process bookkeeping
-
-const running = new Set<ChildProcess>();
-
-function track (child: ChildProcess): ChildProcess {
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  return child;
-}
-
-export function killChild (child: ChildProcess | null, signal: NodeJS.Signals = 'SIGKILL'): void {
-  if (child && child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-    try {
-      process.kill(child.pid, signal);
-    }
-    catch {
-      // already gone
-    }
-  }
-}
-
-export function waitExit (child: ChildProcess, timeout = 10000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    return Promise.resolve();
-  }
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`pid ${child.pid} still running after ${timeout} ms`)), timeout);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
-/** SIGKILL, by pid, every process this bench started and that is still running */
-export function killAllSync (): void {
-  for (const child of running) {
-    killChild(child, 'SIGCONT');
-    killChild(child);
-  }
-}
-
-process.on('exit', killAllSync);
-
-// ---------------------------------------------------------------------------
 // helpers
+
+export { killAllSync } from '../test/support/processes';
 
 export const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms));
 
-const RESERVED_PORTS = new Set([6379, 7510, 7511, 7512, 9200]);
-
-function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') {
-          resolve(address.port);
-        }
-        else {
-          reject(new Error('no port'));
-        }
-      });
-    });
-  });
+function killChild (child: ChildProcess | null, signal: NodeJS.Signals): void {
+  if (child) {
+    kill(child, signal);
+  }
 }
+
+const RESERVED_PORTS = new Set([6379, 7510, 7511, 7512, 9200]);
 
 const handedOut = new Set<number>();
 
@@ -131,42 +79,6 @@ export function httpGet (port: number, urlPath: string, timeout = 3000): Promise
   });
 }
 
-/** polls `check` every `interval` ms until it returns true; bounded by `timeout` */
-export async function waitUntil (what: string, check: () => Promise<boolean>, timeout: number, interval = 50,
-  failed?: () => string | null): Promise<number> {
-  const start = Date.now();
-  const deadline = start + timeout;
-  for (;;) {
-    const failure = failed ? failed() : null;
-    if (failure) {
-      throw new Error(`${what}: ${failure}`);
-    }
-    if (await check().catch(() => false)) {
-      return Date.now() - start;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
-    }
-    await sleep(interval);
-  }
-}
-
-function pingRedis (port: number): Promise<boolean> {
-  return new Promise(resolve => {
-    const socket = net.createConnection({ host: '127.0.0.1', port }, () => socket.write('PING\r\n'));
-    socket.setTimeout(500);
-    socket.on('data', data => {
-      socket.destroy();
-      resolve(data.toString().startsWith('+PONG'));
-    });
-    socket.on('error', () => resolve(false));
-    socket.on('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
-
 /** the preload, transpiled to plain JavaScript so that the Kuzzle nodes do not load ts-node */
 function writePreload (workDir: string): string {
   const source = fs.readFileSync(path.join(__dirname, 'preload.ts'), 'utf8');
@@ -180,13 +92,7 @@ function writePreload (workDir: string): string {
 
 // ---------------------------------------------------------------------------
 
-export interface NodeHandle {
-  index: number;
-  port: number;
-  pubPort: number;
-  routerPort: number;
-  process: ChildProcess | null;
-  logFile: string;
+export interface NodeHandle extends Omit<KuzzleNodeHandle, 'output'> {
   tail: string[];
   /** ms from spawn to the first 200 of the health route */
   bootMs: number;
@@ -204,7 +110,7 @@ export interface StackOptions {
 export class BenchStack {
   readonly nodes: NodeHandle[] = [];
   redisPort = 0;
-  private redis: ChildProcess | null = null;
+  private redis: RedisServer | null = null;
   private es: EsStandin | null = null;
   private preload = '';
   private enabledDir = '';
@@ -246,22 +152,10 @@ export class BenchStack {
   }
 
   private async startRedis (): Promise<void> {
-    const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();
-    if (!found) {
-      throw new Error('redis-server not found (Debian: apt-get install redis-server)');
-    }
     [this.redisPort] = await freePorts(1);
-    this.redis = track(spawn(found, [
-      '--port', String(this.redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-      '--protected-mode', 'yes',
-    ], { stdio: 'ignore' }));
-    const deadline = Date.now() + 10000;
-    while (!await pingRedis(this.redisPort)) {
-      if (Date.now() > deadline || this.redis.exitCode !== null) {
-        throw new Error(`redis-server did not start on port ${this.redisPort}`);
-      }
-      await sleep(50);
-    }
+    // kept before it is started, so that stop() kills it even when it does not answer
+    this.redis = RedisServer.create(this.redisPort);
+    await this.redis.restart();
   }
 
   async addNodeHandle (): Promise<NodeHandle> {
@@ -349,10 +243,11 @@ export class BenchStack {
     child.stderr?.on('data', onData);
     child.once('exit', () => log.end());
 
-    await waitUntil(`Kuzzle node ${index + 1} (${this.variant}, port ${node.port}) to be healthy`,
+    await waitFor(`Kuzzle node ${index + 1} (${this.variant}, port ${node.port}) to be healthy`,
       async () => (await httpGet(node.port, this.healthPath, 1000)).status === 200,
-      timeout, 20,
-      () => (child.exitCode !== null ? `exited with code ${child.exitCode}; last output:\n${node.tail.slice(-20).join('\n')}` : null));
+      timeout,
+      () => (child.exitCode !== null ? `exited with code ${child.exitCode}; last output:\n${node.tail.slice(-20).join('\n')}` : null),
+      20);
     node.bootMs = performance.now() - started;
     return node.bootMs;
   }
@@ -369,8 +264,9 @@ export class BenchStack {
         result.set(node.process.pid, `kuzzle ${node.index + 1}`);
       }
     }
-    if (this.redis && this.redis.pid !== undefined && this.redis.exitCode === null) {
-      result.set(this.redis.pid, 'redis');
+    const redis = this.redis ? this.redis.process : null;
+    if (redis && redis.pid !== undefined && redis.exitCode === null) {
+      result.set(redis.pid, 'redis');
     }
     return result;
   }
@@ -394,7 +290,7 @@ export class BenchStack {
       }
       await Promise.all(nodes.map(child => waitExit(child, 20000).catch(() => undefined)));
     }
-    const children = [...this.nodes.map(n => n.process), this.redis];
+    const children = [...this.nodes.map(n => n.process), this.redis ? this.redis.process : null];
     for (const child of children) {
       killChild(child, 'SIGCONT');
       killChild(child, 'SIGKILL');

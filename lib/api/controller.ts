@@ -17,6 +17,8 @@ export interface ClusterStatus {
   evictions: number;
   /** invalid frames that could not be attributed to a peer (router port) */
   invalidRequests: number;
+  /** envelopes published to peers, and the 0mq messages that carried them (batched under load) */
+  sent: { envelopes: number; messages: number };
 }
 
 /**
@@ -38,7 +40,7 @@ export class ClusterController {
   }
 
   status (): ClusterStatus {
-    const { self, peers, evictions, dropped, denied, unattributed } = this.node.status();
+    const { self, peers, evictions, dropped, denied, sent, unattributed } = this.node.status();
     let subscriptions = 0;
     for (const { total } of this.node.registry.entries()) {
       subscriptions += total;
@@ -53,6 +55,7 @@ export class ClusterController {
       health: this.node.health(),
       invalidRequests: unattributed.invalid,
       pool: peers.map(peer => ({ ...peer })),
+      sent,
     };
   }
 

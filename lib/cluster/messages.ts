@@ -102,8 +102,8 @@ export interface UserNotificationMessage {
 
 export type DirectPayload = DocumentNotificationMessage | UserNotificationMessage;
 
-/** targeted, not sequenced: "I applied your broadcast message number `of`" */
-export interface AckMessage { t: 'ack'; of: number }
+/** targeted, not sequenced: "I applied your broadcast messages numbered `of`" (coalesced per tick) */
+export interface AckMessage { t: 'ack'; of: number[] }
 
 // ---------------------------------------------------------------------------
 // router requests / replies
@@ -189,7 +189,11 @@ function notificationRequest (value: unknown): void {
 }
 
 const validators: Record<string, (o: Obj) => void> = {
-  ack: o => nat(o, 'of'),
+  ack: o => {
+    if (!Array.isArray(o.of) || o.of.length === 0 || !o.of.every(n => Number.isSafeInteger(n) && n > 0)) {
+      fail('field "of" must be a non-empty array of positive integers');
+    }
+  },
   app: o => str(o, 'event'),
   document: o => {
     if (!Array.isArray(o.rooms) || !o.rooms.every(r => typeof r === 'string')) {

@@ -100,6 +100,8 @@ export class ClusterNode {
   /** broadcast messages waiting for the peers' acknowledgements, by sequence number */
   private readonly pendingAcks = new Map<number, { waiting: Set<string>; done: () => void; settled: Promise<void> }>();
   private resyncAllAgain = false;
+  /** acknowledgements to send at the end of this event-loop turn, per peer */
+  private readonly acksOut = new Map<string, number[]>();
   private readonly loggedInvalid = new Set<string>();
   /** frames dropped before a peer could be identified (unknown sender...) */
   private readonly unattributed: PeerCounters = {
@@ -316,7 +318,7 @@ export class ClusterNode {
       direct[node] = seq;
     }
     const heartbeat: HeartbeatPayload = { direct, ready: this.health().ok, seq: this.sentSeq, t: 'heartbeat' };
-    this.transport.publish([Buffer.from(BROADCAST_TOPIC), encode(this.id, heartbeat)]);
+    this.transport.publish(BROADCAST_TOPIC, encode(this.id, heartbeat));
   }
 
   private async removeGhost (info: NodeInfo): Promise<void> {
@@ -395,12 +397,13 @@ export class ClusterNode {
           continue;
         }
         const silence = Date.now() - peer.lastSeen;
-        this.forgetPeer(peer, `no heartbeat for ${silence} ms`);
         if (typeof result === 'number') {
-          // this node won the race: it cleaned the Redis state, the others just forget
+          // this node won the race: it cleaned the Redis state, the others
+          // just forget; told first, so they need not wait for their own check
+          void this.broadcast({ node: peer.id, t: 'evicted' });
           this.log.info(`removed ${result} room(s) of evicted node ${peer.id} from Redis`);
-          this.broadcast({ node: peer.id, t: 'evicted' });
         }
+        this.forgetPeer(peer, `no heartbeat for ${silence} ms`);
       }
       catch (error) {
         debug('failure detection: %s', (error as Error).message);
@@ -497,7 +500,7 @@ export class ClusterNode {
     this.sentSeq = Math.max(this.sentSeq, seq);
     const wait = ack && this.config.timers.ackTimeout > 0;
     const waiting = new Set(wait ? this.ackingPeers() : []);
-    this.transport.publish([Buffer.from(BROADCAST_TOPIC), encode(this.id, message, seq, waiting.size > 0)]);
+    this.transport.publish(BROADCAST_TOPIC, encode(this.id, message, seq, waiting.size > 0));
 
     if (waiting.size === 0) {
       return Promise.resolve();
@@ -531,10 +534,12 @@ export class ClusterNode {
       .map(p => p.id);
   }
 
-  private onAck (peer: Peer, of: number): void {
-    const pending = this.pendingAcks.get(of);
-    if (pending && pending.waiting.delete(peer.id) && pending.waiting.size === 0) {
-      pending.done();
+  private onAck (peer: Peer, of: number[]): void {
+    for (const seq of of) {
+      const pending = this.pendingAcks.get(seq);
+      if (pending && pending.waiting.delete(peer.id) && pending.waiting.size === 0) {
+        pending.done();
+      }
     }
   }
 
@@ -547,11 +552,28 @@ export class ClusterNode {
     }
   }
 
+  /** acknowledgements are coalesced: one message per peer and event-loop turn */
   private acknowledge (peer: Peer, message: Envelope<SyncPayload>): void {
-    if (message.ack) {
-      const ack: AckMessage = { of: message.seq as number, t: 'ack' };
-      this.transport.publish([Buffer.from(nodeTopic(peer.id)), encode(this.id, ack)]);
+    if (!message.ack) {
+      return;
     }
+    const seqs = this.acksOut.get(peer.id);
+    if (seqs) {
+      seqs.push(message.seq as number);
+      return;
+    }
+    this.acksOut.set(peer.id, [message.seq as number]);
+    if (this.acksOut.size === 1) {
+      setImmediate(() => this.sendAcks());
+    }
+  }
+
+  private sendAcks (): void {
+    for (const [peer, of] of this.acksOut) {
+      const ack: AckMessage = { of, t: 'ack' };
+      this.transport.publish(nodeTopic(peer), encode(this.id, ack));
+    }
+    this.acksOut.clear();
   }
 
   /**
@@ -565,7 +587,7 @@ export class ClusterNode {
       if (this.peers.has(node)) {
         const seq = (this.directSeq.get(node) || 0) + 1;
         this.directSeq.set(node, seq);
-        this.transport.publish([Buffer.from(nodeTopic(node)), encode(this.id, build(nodeRooms), seq)]);
+        this.transport.publish(nodeTopic(node), encode(this.id, build(nodeRooms), seq));
         sent++;
       }
     }
@@ -621,20 +643,29 @@ export class ClusterNode {
     }
   }
 
+  /** one 0mq message from a peer: a topic, then one or more envelopes */
   private onFrames (peerId: string, frames: Buffer[]): void {
     const peer = this.peers.get(peerId);
 
     if (!peer || this.cutFrom.has(peerId)) {
       return;
     }
-    if (frames.length !== 2) {
-      this.countInvalid(peer, peerId, new InvalidMessageError('malformed', `expected 2 frames, got ${frames.length}`));
+    if (frames.length < 2) {
+      this.countInvalid(peer, peerId, new InvalidMessageError('malformed', `expected a topic and envelopes, got ${frames.length} frame(s)`));
       return;
     }
 
+    const topic = frames[0].toString();
+    for (let i = 1; i < frames.length && this.peers.get(peerId) === peer; i++) {
+      this.onEnvelope(peer, topic, frames[i]);
+    }
+  }
+
+  private onEnvelope (peer: Peer, topic: string, frame: Buffer): void {
+    const peerId = peer.id;
     let envelope: Envelope;
     try {
-      envelope = decode(frames[1], this.config.maxMessageSize);
+      envelope = decode(frame, this.config.maxMessageSize);
     }
     catch (error) {
       this.countInvalid(peer, peerId, error as Error);
@@ -646,7 +677,6 @@ export class ClusterNode {
       return;
     }
 
-    const topic = frames[0].toString();
     const direct = envelope.t === 'document' || envelope.t === 'user' || envelope.t === 'ack';
     if (topic !== (direct ? nodeTopic(this.id) : BROADCAST_TOPIC)) {
       this.countInvalid(peer, peerId, new InvalidMessageError('malformed', `message "${envelope.t}" on topic ${topic}`));
@@ -912,9 +942,9 @@ export class ClusterNode {
 
   /** Fault injection for tests: `lose` returns true for each outbound message to lose */
   injectOutboundLoss (lose: ((type: string, topic: string) => boolean) | null): void {
-    this.transport.loseOutbound = lose && (frames => {
-      const type = /"t":"([a-z]+)"/.exec(frames[1].toString());
-      return lose(type ? type[1] : '', frames[0].toString());
+    this.transport.loseOutbound = lose && ((topic, body) => {
+      const type = /"t":"([a-z]+)"/.exec(body.toString());
+      return lose(type ? type[1] : '', topic);
     });
   }
 
@@ -975,6 +1005,7 @@ export class ClusterNode {
 
   status (): {
     self: NodeStatus; peers: NodeStatus[]; evictions: number; dropped: number; denied: number; unattributed: PeerCounters;
+    sent: { envelopes: number; messages: number };
   } {
     const now = Date.now();
     const self: NodeStatus = {
@@ -1005,6 +1036,7 @@ export class ClusterNode {
       evictions: this.evictions,
       peers,
       self,
+      sent: { ...this.transport.sent },
       unattributed: { ...this.unattributed },
     };
   }

@@ -17,6 +17,7 @@ export interface NodeStatusReply {
     peers: Array<{ id: string; counters: Record<string, number>; rooms: number; subscriptions: number }>;
     evictions: number;
     denied: number;
+    sent: { envelopes: number; messages: number };
     unattributed: Record<string, number>;
   };
 }

@@ -53,9 +53,12 @@ export async function killAll (grace = 3000): Promise<void> {
   })));
 }
 
-process.on('exit', () => {
+/** SIGKILL, by pid, every tracked process still running (usable from an exit or signal handler) */
+export function killAllSync (): void {
   for (const child of running) {
     kill(child, 'SIGCONT');
     kill(child);
   }
-});
+}
+
+process.on('exit', killAllSync);

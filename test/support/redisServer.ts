@@ -41,6 +41,11 @@ export class RedisServer {
     return server;
   }
 
+  /** not started yet (restart() starts it): its process is reachable even when starting fails */
+  static create (port: number): RedisServer {
+    return new RedisServer(port);
+  }
+
   async restart (): Promise<void> {
     this.process = track(spawn(redisServerBinary(), [
       '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',

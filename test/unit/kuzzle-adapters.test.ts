@@ -13,6 +13,7 @@ import { Lifecycle } from '../../lib/kuzzle/lifecycle';
 import { checkKuzzleVersion } from '../../lib/kuzzle/version';
 import type { AskAnswerer, KuzzleInstance, PluginContext } from '../../lib/kuzzle/types';
 import ClusterPlugin = require('../../lib/index');
+import { waitFor } from '../support/wait';
 
 const filterOf = (collection: string) => ({ collection, filters: [[{ equals: { a: 1 } }]], index: 'i' });
 
@@ -178,6 +179,22 @@ describe('Kuzzle adapters', () => {
       sizes.set('held', 0);
       realtime.roomsChanged({ appeared: [], vanished: [{ filter: filterOf('c'), room: 'r1' }, { filter: filterOf('c'), room: 'held' }] });
       should(kuzzle.koncorde.remove.calledOnceWith('r1')).be.true();
+    });
+
+    it('removes thousands of vanished rooms a slice per event-loop turn, sparing those back meanwhile', async () => {
+      kuzzle.koncorde.hasFilter.returns(true);
+      const vanished = Array.from({ length: 1000 }, (_, i) => ({ filter: filterOf('c'), room: `v${i}` }));
+      realtime.roomsChanged({ appeared: [], vanished });
+      const firstTurn = kuzzle.koncorde.remove.callCount;
+      should(firstTurn).be.within(1, 999);
+
+      // v999 comes back (another node subscribed) before its turn
+      node.registry.set('other', 'v999', 1, filterOf('c'));
+      realtime.roomsChanged({ appeared: [{ filter: filterOf('c'), room: 'v999' }], vanished: [] });
+
+      await waitFor('every other room removed', async () => kuzzle.koncorde.remove.callCount === 999, 2000, undefined, 5);
+      should(kuzzle.koncorde.remove.calledWith('v999')).be.false();
+      should(kuzzle.koncorde.remove.calledWith('v998')).be.true();
     });
 
     it('restores Kuzzle\'s answerers', () => {

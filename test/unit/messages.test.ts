@@ -47,7 +47,7 @@ describe('messages', () => {
     const heartbeat = decode(encode('n1', { direct: { n2: 3 }, ready: true, seq: 9, t: 'heartbeat' }), MAX);
     should(heartbeat).match({ direct: { n2: 3 }, seq: 9, t: 'heartbeat' });
     should(decode(encode('n1', { id: 'x', pub: 'tcp://a:1', router: 'tcp://a:2', t: 'hello' }), MAX).t).equal('hello');
-    should(decode(encode('n1', { of: 12, t: 'ack' }), MAX)).match({ of: 12, t: 'ack' });
+    should(decode(encode('n1', { of: [12, 13], t: 'ack' }), MAX)).match({ of: [12, 13], t: 'ack' });
     should(decode(encode('n1', { t: 'validators' }, 3, true), MAX)).match({ ack: true, seq: 3 });
   });
 
@@ -95,6 +95,9 @@ describe('messages', () => {
     should(kindOf(envelope({ direct: {}, ready: 'yes', seq: 1, t: 'heartbeat' }))).equal('malformed');
     should(kindOf(envelope({ id: 'x', pub: 'p', t: 'hello' }))).equal('malformed');
     should(kindOf(envelope({ of: -1, t: 'ack' }))).equal('malformed');
+    should(kindOf(envelope({ of: 3, t: 'ack' }))).equal('malformed');
+    should(kindOf(envelope({ of: [], t: 'ack' }))).equal('malformed');
+    should(kindOf(envelope({ of: [1, 'x'], t: 'ack' }))).equal('malformed');
     should(kindOf(envelope({ ack: 'yes', seq: 1, t: 'leave' }))).equal('malformed');
   });
 
