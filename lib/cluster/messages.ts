@@ -125,7 +125,12 @@ export class InvalidMessageError extends Error {
   }
 }
 
-export function encode (from: string, payload: Payload, seq?: number, ack = false): Buffer {
+/**
+ * A string, not a Buffer: zeromq.js copies a string once and frees it on its
+ * I/O thread, while a Buffer over 128 bytes is referenced and released
+ * through the main thread's event loop, a wake-up per message.
+ */
+export function encode (from: string, payload: Payload, seq?: number, ack = false): string {
   const envelope: Record<string, unknown> = { v: PROTOCOL_VERSION, from, ...payload };
   if (seq !== undefined) {
     envelope.seq = seq;
@@ -133,7 +138,7 @@ export function encode (from: string, payload: Payload, seq?: number, ack = fals
   if (ack) {
     envelope.ack = true;
   }
-  return Buffer.from(JSON.stringify(envelope));
+  return JSON.stringify(envelope);
 }
 
 // ---------------------------------------------------------------------------

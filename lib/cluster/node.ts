@@ -906,7 +906,7 @@ export class ClusterNode {
   }
 
   /** router requests from peers */
-  private async onRequest (frames: Buffer[]): Promise<Buffer | null> {
+  private async onRequest (frames: Buffer[]): Promise<string | null> {
     let request: Envelope;
     try {
       if (frames.length !== 1) {
@@ -943,7 +943,7 @@ export class ClusterNode {
   /** Fault injection for tests: `lose` returns true for each outbound message to lose */
   injectOutboundLoss (lose: ((type: string, topic: string) => boolean) | null): void {
     this.transport.loseOutbound = lose && ((topic, body) => {
-      const type = /"t":"([a-z]+)"/.exec(body.toString());
+      const type = /"t":"([a-z]+)"/.exec(body);
       return lose(type ? type[1] : '', topic);
     });
   }

@@ -17,7 +17,7 @@ export interface TransportOptions {
 /** one 0mq message received from a peer's PUB socket: [topic, envelope, envelope…] */
 export type FrameHandler = (peer: string, frames: Buffer[]) => void;
 /** answers a router request; null sends no reply */
-export type RequestHandler = (frames: Buffer[]) => Promise<Buffer | null>;
+export type RequestHandler = (frames: Buffer[]) => Promise<string | null>;
 
 export class RequestTimeoutError extends Error {
   constructor (url: string, timeout: number) {
@@ -28,12 +28,12 @@ export class RequestTimeoutError extends Error {
 
 interface Outbound {
   topic: string;
-  body: Buffer;
+  body: string;
 }
 
 /** bounds of one batch: consecutive envelopes of one topic sent as one multipart 0mq message */
 const BATCH_ENVELOPES = 256;
-const BATCH_BYTES = 1024 * 1024;
+const BATCH_CHARS = 1024 * 1024;
 
 /**
  * 0mq sockets: one PUB (broadcast and per-node topics), one ROUTER (requests
@@ -63,7 +63,7 @@ export class Transport {
   readonly sent = { envelopes: 0, messages: 0 };
   private zap: ZapHandler | null = null;
   /** fault injection (tests): returns true to lose a message on purpose */
-  loseOutbound: ((topic: string, body: Buffer) => boolean) | null = null;
+  loseOutbound: ((topic: string, body: string) => boolean) | null = null;
 
   constructor (
     private readonly options: TransportOptions,
@@ -129,7 +129,7 @@ export class Transport {
   }
 
   /** Bounded outbound queue: beyond the high-water mark, envelopes are dropped and counted. */
-  publish (topic: string, body: Buffer): void {
+  publish (topic: string, body: string): void {
     if (this.closed || (this.loseOutbound && this.loseOutbound(topic, body))) {
       return;
     }
@@ -161,18 +161,18 @@ export class Transport {
     }
   }
 
-  private nextBatch (): Buffer[] {
+  private nextBatch (): string[] {
     const { topic } = this.queue[this.head];
-    const frames = [Buffer.from(topic)];
-    let bytes = 0;
+    const frames = [topic];
+    let chars = 0;
 
-    while (this.head < this.queue.length && frames.length <= BATCH_ENVELOPES && bytes < BATCH_BYTES) {
+    while (this.head < this.queue.length && frames.length <= BATCH_ENVELOPES && chars < BATCH_CHARS) {
       const next = this.queue[this.head];
       if (next.topic !== topic) {
         break;
       }
       frames.push(next.body);
-      bytes += next.body.length;
+      chars += next.body.length;
       this.head++;
     }
 
@@ -236,7 +236,7 @@ export class Transport {
   }
 
   /** One request to a peer's ROUTER, answered by a single-frame reply. */
-  async request (routerUrl: string, body: Buffer, timeout: number): Promise<Buffer> {
+  async request (routerUrl: string, body: string, timeout: number): Promise<Buffer> {
     const dealer = new Dealer({ linger: 0, receiveTimeout: timeout, sendTimeout: timeout });
     this.secureClient(dealer);
     dealer.connect(routerUrl);

@@ -43,6 +43,14 @@ describe('bad input on the cluster ports', function () {
       (await Promise.all(nodes.map(n => n.status()))).every(s => s.health.ok && s.status.peers.length === 1));
   });
 
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') {
+      for (const node of nodes) {
+        console.log(`--- logs of ${node.id}\n${node.logs.slice(-20).join('\n')}`);
+      }
+    }
+  });
+
   after(async () => {
     redis.disconnect();
     await killAll();
@@ -114,6 +122,13 @@ describe('bad input on the cluster ports', function () {
         await heartbeat();
       }
     }
+
+    // a batch mixing garbage and a valid envelope: the valid one is applied, the rest counted
+    // (sent until seen: the rogue's PUB drops what exceeds its default high-water mark)
+    await eventually('the valid envelope of the batch is applied', async () => {
+      await rogue.send(['B', randomFrame(1), encode(rogueId, { event: 'batched', payload: { ok: true }, t: 'app' }, 1), 'not json']);
+      return nodes.every(n => n.syncs.some(s => s.from === rogueId && s.message.t === 'app' && s.message.event === 'batched'));
+    });
 
     await eventually('garbage counted on the rogue peer', async () => {
       const statuses = await Promise.all(nodes.map(n => n.status()));

@@ -2,6 +2,9 @@ import should from 'should';
 
 import { InvalidMessageError, PROTOCOL_VERSION, Payload, decode, encode, isSequenced } from '../../lib/cluster/messages';
 
+/** what a receiver gets for an encoded envelope */
+const frameOf = (...args: Parameters<typeof encode>): Buffer => Buffer.from(encode(...args));
+
 const MAX = 4096;
 
 function kindOf (frame: Buffer | string): string {
@@ -39,16 +42,16 @@ describe('messages', () => {
     ] as Payload[];
 
     for (const payload of payloads) {
-      const decoded = decode(encode('n1', payload, 7), MAX);
+      const decoded = decode(frameOf('n1', payload, 7), MAX);
       should(decoded).match({ ...payload, from: 'n1', seq: 7, v: PROTOCOL_VERSION });
       should(isSequenced(payload.t)).be.true();
     }
 
-    const heartbeat = decode(encode('n1', { direct: { n2: 3 }, ready: true, seq: 9, t: 'heartbeat' }), MAX);
+    const heartbeat = decode(frameOf('n1', { direct: { n2: 3 }, ready: true, seq: 9, t: 'heartbeat' }), MAX);
     should(heartbeat).match({ direct: { n2: 3 }, seq: 9, t: 'heartbeat' });
-    should(decode(encode('n1', { id: 'x', pub: 'tcp://a:1', router: 'tcp://a:2', t: 'hello' }), MAX).t).equal('hello');
-    should(decode(encode('n1', { of: [12, 13], t: 'ack' }), MAX)).match({ of: [12, 13], t: 'ack' });
-    should(decode(encode('n1', { t: 'validators' }, 3, true), MAX)).match({ ack: true, seq: 3 });
+    should(decode(frameOf('n1', { id: 'x', pub: 'tcp://a:1', router: 'tcp://a:2', t: 'hello' }), MAX).t).equal('hello');
+    should(decode(frameOf('n1', { of: [12, 13], t: 'ack' }), MAX)).match({ of: [12, 13], t: 'ack' });
+    should(decode(frameOf('n1', { t: 'validators' }, 3, true), MAX)).match({ ack: true, seq: 3 });
   });
 
   it('rejects garbage', () => {
