@@ -91,8 +91,14 @@ function summarize (file: string, filter: RegExp | null): void {
   let total = 0;
   let underPlugin = 0;
   let idle = 0;
+  // A sample stands for at most one sampling interval of CPU: a longer gap
+  // is time the thread was not running (preempted on a crowded machine),
+  // which the raw deltas would credit to whatever ran when it lost the CPU
+  // (typically right after a syscall waking another thread, e.g. a 0mq send).
+  const interval = median(profile.timeDeltas.filter(d => d > 0));
   for (let i = 0; i < profile.samples.length; i++) {
-    const dt = profile.timeDeltas[i] || 0;
+    const wall = profile.timeDeltas[i] || 0;
+    const dt = Math.min(wall, interval);
     const node = byId.get(profile.samples[i]) as ProfileNode;
     const comp = component(node.callFrame);
     total += dt;
@@ -111,7 +117,7 @@ function summarize (file: string, filter: RegExp | null): void {
     }
     for (const name of frames) {
       inclusive.set(name, (inclusive.get(name) || 0) + dt);
-      current.set(name, (current.get(name) || 0) + dt);
+      current.set(name, (current.get(name) || 0) + wall);
       longest.set(name, Math.max(longest.get(name) || 0, current.get(name) as number));
     }
     for (const name of Array.from(current.keys())) {
@@ -122,7 +128,7 @@ function summarize (file: string, filter: RegExp | null): void {
   }
   const busy = total - idle;
   console.log(`\n== ${file}`);
-  console.log(`sampled ${ms(total)} ms, busy ${ms(busy)} ms; under plugin frames ${ms(underPlugin)} ms (${((100 * underPlugin) / Math.max(1, busy)).toFixed(1)}% of busy)`);
+  console.log(`CPU time (samples x ${interval} us interval): ${ms(total)} ms, busy ${ms(busy)} ms; under plugin frames ${ms(underPlugin)} ms (${((100 * underPlugin) / Math.max(1, busy)).toFixed(1)}% of busy)`);
   console.log('self time by component (ms, % of busy):');
   for (const [comp, us] of Array.from(self.entries()).sort((a, b) => b[1] - a[1])) {
     if (comp !== 'idle') {
@@ -140,6 +146,11 @@ function summarize (file: string, filter: RegExp | null): void {
   for (const [name, us] of rows) {
     console.log(`  ${ms(us).padStart(9)}  ${ms(longest.get(name) || 0).padStart(8)}  ${name}`);
   }
+}
+
+function median (values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0;
 }
 
 function main (): void {

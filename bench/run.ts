@@ -10,6 +10,7 @@
  *   --out=DIR           where to write results.{json,md,svg} (default bench/results)
  *   --keep              keep the work directory (node logs) in /tmp
  *   --cpu-prof=VARIANT  run that variant's Kuzzle nodes with --cpu-prof (profiles in the work directory)
+ *   --skip-notifications  skip fan-out, latency and throughput (e.g. to profile subscriptions alone)
  *   --report=FILE       only rewrite results.md and results.svg (in --out) from an existing results.json
  */
 import * as fs from 'fs';
@@ -33,10 +34,14 @@ interface Options {
   out: string;
   keep: boolean;
   cpuProf: Variant | null;
+  skipNotifications: boolean;
 }
 
 function parseArgs (argv: string[]): Options {
-  const options: Options = { cpuProf: null, keep: false, report: null, only: ['single', 'ours', 'bundled'], out: path.join(ROOT, 'bench', 'results'), quick: false };
+  const options: Options = {
+    cpuProf: null, keep: false, only: ['single', 'ours', 'bundled'], out: path.join(ROOT, 'bench', 'results'), quick: false,
+    report: null, skipNotifications: false,
+  };
   for (const arg of argv) {
     const [key, value] = arg.split('=');
     if (key === '--quick') {
@@ -44,6 +49,9 @@ function parseArgs (argv: string[]): Options {
     }
     else if (key === '--keep') {
       options.keep = true;
+    }
+    else if (key === '--skip-notifications') {
+      options.skipNotifications = true;
     }
     else if (key === '--only' && value) {
       const list = value.split(',').map(v => v.trim()) as Variant[];
@@ -340,7 +348,9 @@ async function main (): Promise<void> {
     }
     results.variants.push('stack' in started ? started.vr : started);
   }
-  await notificationMeasurements(list, results, options);
+  if (!options.skipNotifications) {
+    await notificationMeasurements(list, results, options);
+  }
   for (const r of list) {
     await clusterOperations(r, results, options);
     await sleep(1000);

@@ -403,7 +403,7 @@ export async function clusterCounters (ctx: Ctx): Promise<Record<string, Record<
     }
     try {
       const status = JSON.parse((await httpGet(node.port, '/_plugin/cluster/status')).body) as {
-        result?: { pool?: Array<{ counters?: Record<string, number> }>; dropped?: number };
+        result?: { pool?: Array<{ counters?: Record<string, number> }>; dropped?: number; sent?: { envelopes: number; messages: number } };
       };
       const total: Record<string, number> = {};
       for (const peer of status.result?.pool || []) {
@@ -414,6 +414,11 @@ export async function clusterCounters (ctx: Ctx): Promise<Record<string, Record<
       }
       if (typeof status.result?.dropped === 'number') {
         total.dropped = status.result.dropped;
+      }
+      if (status.result?.sent) {
+        // envelopes sent to peers, and the 0mq messages that carried them
+        total.sentEnvelopes = status.result.sent.envelopes;
+        total.sentMessages = status.result.sent.messages;
       }
       result[`node ${node.index + 1}`] = total;
     }

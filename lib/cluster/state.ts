@@ -102,7 +102,9 @@ export class StateStore extends EventEmitter {
   constructor (config: RedisConfig, clientName: string) {
     super();
 
-    const common = { enableOfflineQueue: false, lazyConnect: true };
+    // auto-pipelining: the commands of one event-loop turn (a burst of
+    // subscriptions) leave in one write
+    const common = { enableAutoPipelining: true, enableOfflineQueue: false, lazyConnect: true };
 
     if (config.mode === 'cluster') {
       const options: ClusterOptions = {

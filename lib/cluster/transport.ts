@@ -32,19 +32,19 @@ interface Outbound {
 }
 
 /** bounds of one batch: consecutive envelopes of one topic sent as one multipart 0mq message */
-const BATCH_ENVELOPES = 256;
-const BATCH_CHARS = 1024 * 1024;
+const BATCH_ENVELOPES = 64;
+const BATCH_CHARS = 64 * 1024;
 
 /**
  * 0mq sockets: one PUB (broadcast and per-node topics), one ROUTER (requests
  * from peers), one SUB per peer (so the sender of a frame is known from the
  * socket it came from), and short-lived DEALERs for requests.
  *
- * Envelopes published while the previous send is in progress are batched:
- * consecutive ones with the same topic leave as one multipart message
- * [topic, envelope, envelope…], which keeps their order and saves a 0mq send,
- * an I/O thread wake-up and a receive per envelope under load. An envelope
- * published on an idle transport is sent at once, alone.
+ * Envelopes are sent once per event-loop turn (setImmediate): consecutive
+ * ones with the same topic leave as one multipart message
+ * [topic, envelope, envelope…], which keeps their order and saves a 0mq
+ * send, a wake-up of 0mq's I/O thread and a receive per envelope under
+ * load. On a quiet node a turn holds one envelope, sent alone.
  */
 export class Transport {
   private readonly pub: Publisher;
@@ -139,12 +139,12 @@ export class Transport {
     }
     this.queue.push({ body, topic });
     if (!this.sending) {
-      void this.flush();
+      this.sending = true;
+      setImmediate(() => void this.flush());
     }
   }
 
   private async flush (): Promise<void> {
-    this.sending = true;
     try {
       while (this.head < this.queue.length && !this.closed) {
         const batch = this.nextBatch();

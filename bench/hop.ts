@@ -1,0 +1,143 @@
+/**
+ * The floor under cross-node latency on this machine: one bare 0mq PUB ->
+ * SUB hop between two Node.js processes (what every cross-node notification
+ * crosses once, without Kuzzle or this plugin), at a fixed rate, first on
+ * an idle machine, then with CPU-burning processes standing in for the
+ * other Kuzzle nodes, Redis and clients of a benchmark run.
+ *
+ *   npm run bench:hop [-- --rate=1000 --seconds=10 --burners=2 --duty=0.6]
+ *
+ * Prints p50/p95/p99/max (ms) of the one-way latency, measured with the
+ * monotonic clock both processes share.
+ */
+import { fork, ChildProcess } from 'child_process';
+import * as os from 'os';
+import { Publisher, Subscriber } from 'zeromq';
+
+import { freePort } from '../test/support/ports';
+import { kill, killAllSync, track, waitExit } from '../test/support/processes';
+
+interface Options { rate: number; seconds: number; burners: number; duty: number }
+
+function parseArgs (argv: string[]): Options {
+  const options: Options = { burners: 2, duty: 0.6, rate: 1000, seconds: 10 };
+  for (const arg of argv) {
+    const [key, value] = arg.replace(/^--/, '').split('=');
+    const number = Number(value);
+    if (!(key in options) || !Number.isFinite(number) || number < 0) {
+      throw new Error(`unknown or invalid option ${arg} (options: --rate, --seconds, --burners, --duty)`);
+    }
+    options[key as keyof Options] = number;
+  }
+  if (options.duty > 1 || options.rate === 0) {
+    throw new Error('--duty is a fraction of a core (0..1), --rate must be positive');
+  }
+  return options;
+}
+
+function percentile (sorted: number[], p: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+/** child: receives, and sends back the one-way latencies (ms) when told the run ended */
+async function receiver (url: string): Promise<void> {
+  const sub = new Subscriber();
+  sub.connect(url);
+  sub.subscribe('N');
+  const latencies: number[] = [];
+  (process.send as (message: unknown) => void)('ready');
+  for await (const [, body] of sub) {
+    const text = body.toString();
+    if (text === 'end') {
+      break;
+    }
+    latencies.push(Number(process.hrtime.bigint() - BigInt(text)) / 1e6);
+  }
+  process.send?.(latencies, () => process.exit(0));
+}
+
+/** child: busy `duty` of every 10 ms, like a node serving a steady load */
+function burner (duty: number): void {
+  setInterval(() => {
+    const until = Date.now() + 10 * duty;
+    while (Date.now() < until) {
+      // burning CPU on purpose
+    }
+  }, 10);
+}
+
+async function measure (options: Options, burners: number): Promise<number[]> {
+  const port = await freePort();
+  const url = `tcp://127.0.0.1:${port}`;
+  const pub = new Publisher();
+  await pub.bind(url);
+
+  const children: ChildProcess[] = [];
+  try {
+    for (let i = 0; i < burners; i++) {
+      children.push(track(fork(__filename, [`burner=${options.duty}`], { execArgv: process.execArgv })));
+    }
+    const child = track(fork(__filename, [`receiver=${url}`], { execArgv: process.execArgv }));
+    children.push(child);
+    const latencies = new Promise<number[]>(resolve => child.on('message', message => {
+      if (Array.isArray(message)) {
+        resolve(message as number[]);
+      }
+    }));
+    await new Promise(resolve => child.once('message', resolve));
+    // the SUB connected: let the subscription reach the PUB
+    await new Promise(resolve => setTimeout(resolve, 300));
+
+    const total = options.rate * options.seconds;
+    const start = Date.now();
+    for (let sent = 0; sent < total;) {
+      const due = Math.floor((Date.now() - start) * options.rate / 1000);
+      for (; sent < Math.min(due, total); sent++) {
+        await pub.send(['N', process.hrtime.bigint().toString()]);
+      }
+      await new Promise(resolve => setTimeout(resolve, 1));
+    }
+    await new Promise(resolve => setTimeout(resolve, 200));
+    await pub.send(['N', 'end']);
+    return (await latencies).sort((a, b) => a - b);
+  }
+  finally {
+    for (const child of children) {
+      kill(child);
+    }
+    await Promise.all(children.map(child => waitExit(child)));
+    pub.close();
+  }
+}
+
+async function main (): Promise<void> {
+  const [role, value] = (process.argv[2] || '').split('=');
+  if (role === 'receiver') {
+    return receiver(value);
+  }
+  if (role === 'burner') {
+    return burner(Number(value));
+  }
+
+  const options = parseArgs(process.argv.slice(2));
+  process.on('SIGINT', () => {
+    killAllSync();
+    process.exit(130);
+  });
+  console.log(`bare 0mq PUB -> SUB hop between two Node.js processes, ${options.rate} msg/s for ${options.seconds} s`);
+  console.log(`machine: ${os.cpus().length} cores (${os.cpus()[0].model}), load average ${os.loadavg().map(l => l.toFixed(2)).join(' ')}\n`);
+  console.log('| other load | received | p50 | p95 | p99 | max |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const burners of [0, options.burners]) {
+    const latencies = await measure(options, burners);
+    const label = burners === 0 ? 'none (idle machine)' : `${burners} process(es) busy ${Math.round(options.duty * 100)} % of a core`;
+    const cells = [0.5, 0.95, 0.99, 1].map(p => percentile(latencies, p).toFixed(2));
+    console.log(`| ${label} | ${latencies.length} of ${options.rate * options.seconds} | ${cells.join(' | ')} |`);
+  }
+}
+
+main().catch(error => {
+  console.error((error as Error).message);
+  killAllSync();
+  process.exit(1);
+});
