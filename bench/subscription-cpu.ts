@@ -4,8 +4,10 @@
  * pays vs what applying it costs each peer) or spread over the nodes (as in
  * the main benchmark), against a single node without cluster.
  *
- *   npm run bench:subscription-cpu [-- --subscriptions=8000]
+ *   npm run bench:subscription-cpu [-- --subscriptions=8000 --cpu-prof=DIR]
  *
+ * --cpu-prof writes a V8 profile of every node in DIR/<run> (summarize with
+ * bench/profile.ts).
  * CPU is read from /proc/<pid>/stat of every Kuzzle node around the bulk.
  */
 import * as fs from 'fs';
@@ -36,9 +38,11 @@ async function subscribeAll (clients: Client[], prefix: string, count: number): 
   await Promise.all(clients.flatMap(client => Array.from({ length: IN_FLIGHT_PER_CONNECTION }, () => worker(client))));
 }
 
-async function measure (variant: Variant, spread: boolean, count: number): Promise<string> {
+async function measure (variant: Variant, spread: boolean, count: number, profiles: string | null): Promise<string> {
+  const run = variant === 'single' ? 'single' : spread ? 'spread' : 'one-node';
   const stack = new BenchStack({
     log: () => undefined,
+    nodeArgs: profiles ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profiles, run)}`] : [],
     nodes: variant === 'single' ? 1 : 3,
     variant,
     workDir: fs.mkdtempSync(path.join(os.tmpdir(), 'kuzzle-cluster-subscription-cpu-')),
@@ -72,18 +76,26 @@ async function measure (variant: Variant, spread: boolean, count: number): Promi
   }
   finally {
     disconnectAll(clients);
-    await stack.stop();
+    // SIGTERM first: a node writes its profile on exit
+    await stack.stop(profiles !== null);
   }
 }
 
 async function main (): Promise<void> {
   let count = 8000;
+  let profiles: string | null = null;
   for (const arg of process.argv.slice(2)) {
-    const match = /^--subscriptions=(\d+)$/.exec(arg);
-    if (!match) {
-      throw new Error(`unknown option ${arg} (--subscriptions=N)`);
+    const subscriptions = /^--subscriptions=(\d+)$/.exec(arg);
+    const cpuProf = /^--cpu-prof=(.+)$/.exec(arg);
+    if (subscriptions) {
+      count = Number(subscriptions[1]);
     }
-    count = Number(match[1]);
+    else if (cpuProf) {
+      profiles = path.resolve(cpuProf[1]);
+    }
+    else {
+      throw new Error(`unknown option ${arg} (--subscriptions=N, --cpu-prof=DIR)`);
+    }
   }
   process.on('SIGINT', () => {
     killAllSync();
@@ -92,9 +104,9 @@ async function main (): Promise<void> {
   console.log(`${count} subscriptions with distinct filters, ${CONNECTIONS} connections x ${IN_FLIGHT_PER_CONNECTION} in flight, after ${WARM_UP} to warm up; ${os.cpus().length} cores\n`);
   console.log('| run | seconds | CPU ms per subscription, node 1 / 2 / 3 | all nodes | bench clients |');
   console.log('| --- | --- | --- | --- | --- |');
-  console.log(await measure('single', false, count));
-  console.log(await measure('ours', false, count));
-  console.log(await measure('ours', true, count));
+  console.log(await measure('single', false, count, profiles));
+  console.log(await measure('ours', false, count, profiles));
+  console.log(await measure('ours', true, count, profiles));
 }
 
 main().then(() => {
