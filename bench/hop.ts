@@ -15,7 +15,8 @@ import * as os from 'os';
 import { Publisher, Subscriber } from 'zeromq';
 
 import { freePort } from '../test/support/ports';
-import { kill, killAllSync, track, waitExit } from '../test/support/processes';
+import { kill, track, waitExit } from '../test/support/processes';
+import { runMain } from './stack';
 
 interface Options { rate: number; seconds: number; burners: number; duty: number }
 
@@ -111,19 +112,7 @@ async function measure (options: Options, burners: number): Promise<number[]> {
 }
 
 async function main (): Promise<void> {
-  const [role, value] = (process.argv[2] || '').split('=');
-  if (role === 'receiver') {
-    return receiver(value);
-  }
-  if (role === 'burner') {
-    return burner(Number(value));
-  }
-
   const options = parseArgs(process.argv.slice(2));
-  process.on('SIGINT', () => {
-    killAllSync();
-    process.exit(130);
-  });
   console.log(`bare 0mq PUB -> SUB hop between two Node.js processes, ${options.rate} msg/s for ${options.seconds} s`);
   console.log(`machine: ${os.cpus().length} cores (${os.cpus()[0].model}), load average ${os.loadavg().map(l => l.toFixed(2)).join(' ')}\n`);
   console.log('| other load | received | p50 | p95 | p99 | max |');
@@ -136,8 +125,14 @@ async function main (): Promise<void> {
   }
 }
 
-main().catch(error => {
-  console.error((error as Error).message);
-  killAllSync();
-  process.exit(1);
-});
+// this file is also the two kinds of child process it forks
+const [role, value] = (process.argv[2] || '').split('=');
+if (role === 'receiver') {
+  void receiver(value);
+}
+else if (role === 'burner') {
+  burner(Number(value));
+}
+else {
+  runMain(main);
+}

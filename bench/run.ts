@@ -25,7 +25,7 @@ import {
   Ctx, Holders, RateEntry, closeRateClients, clusterCounters, counterDelta, failure, fanout, join, latency, openHolders,
   openRateClients, subscriptions, throughput,
 } from './scenarios';
-import { BenchStack, ROOT, VARIANT_LABEL, Variant, killAllSync, sleep } from './stack';
+import { BenchStack, ROOT, VARIANT_LABEL, Variant, runMain, sleep } from './stack';
 
 interface Options {
   report: string | null;
@@ -324,13 +324,6 @@ async function main (): Promise<void> {
     variants: [],
   };
 
-  const onSignal = (signal: NodeJS.Signals): void => {
-    console.error(`${signal}: killing every process the bench started`);
-    killAllSync();
-    process.exit(130);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
 
   console.log(`${stamp()} work directory ${workRoot}; ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; variants: ${options.only.join(', ')}${quick ? ' (quick)' : ''}`);
   const others = os.loadavg()[0];
@@ -373,11 +366,4 @@ async function main (): Promise<void> {
   }
 }
 
-main().then(() => {
-  killAllSync();
-  process.exit(0);
-}, (error: unknown) => {
-  console.error(error);
-  killAllSync();
-  process.exit(1);
-});
+runMain(main);

@@ -16,7 +16,7 @@ import * as ts from 'typescript';
 import { EsStandin, startEsStandin } from '../test/support/es-standin/http';
 import type { KuzzleNodeHandle } from '../test/support/kuzzleStack';
 import { freePort } from '../test/support/ports';
-import { kill, track, waitExit } from '../test/support/processes';
+import { kill, killAllSync, track, waitExit } from '../test/support/processes';
 import { RedisServer } from '../test/support/redisServer';
 import { waitFor } from '../test/support/wait';
 
@@ -36,7 +36,27 @@ export const VARIANT_LABEL: Record<Variant, string> = {
 // ---------------------------------------------------------------------------
 // helpers
 
-export { killAllSync } from '../test/support/processes';
+/**
+ * Runs a bench entry point: every process it started is killed by pid when
+ * it ends, fails, or is interrupted (SIGINT, SIGTERM).
+ */
+export function runMain (main: () => Promise<void>): void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    console.error(`${signal}: killing every process the bench started`);
+    killAllSync();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  main().then(() => {
+    killAllSync();
+    process.exit(0);
+  }, (error: unknown) => {
+    console.error(error);
+    killAllSync();
+    process.exit(1);
+  });
+}
 
 export const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms));
 

@@ -15,7 +15,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { COLLECTION, Client, INDEX, connect, disconnectAll } from './clients';
-import { BenchStack, Variant, killAllSync, sleep } from './stack';
+import { BenchStack, Variant, runMain, sleep } from './stack';
 
 const CONNECTIONS = 12;
 const IN_FLIGHT_PER_CONNECTION = 8;
@@ -97,10 +97,6 @@ async function main (): Promise<void> {
       throw new Error(`unknown option ${arg} (--subscriptions=N, --cpu-prof=DIR)`);
     }
   }
-  process.on('SIGINT', () => {
-    killAllSync();
-    process.exit(130);
-  });
   console.log(`${count} subscriptions with distinct filters, ${CONNECTIONS} connections x ${IN_FLIGHT_PER_CONNECTION} in flight, after ${WARM_UP} to warm up; ${os.cpus().length} cores\n`);
   console.log('| run | seconds | CPU ms per subscription, node 1 / 2 / 3 | all nodes | bench clients |');
   console.log('| --- | --- | --- | --- | --- |');
@@ -109,11 +105,4 @@ async function main (): Promise<void> {
   console.log(await measure('ours', true, count, profiles));
 }
 
-main().then(() => {
-  killAllSync();
-  process.exit(0);
-}, (error: unknown) => {
-  console.error(error);
-  killAllSync();
-  process.exit(1);
-});
+runMain(main);
