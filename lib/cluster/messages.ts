@@ -102,7 +102,7 @@ export interface UserNotificationMessage {
 
 export type DirectPayload = DocumentNotificationMessage | UserNotificationMessage;
 
-/** targeted, not sequenced: "I applied your broadcast messages numbered `of`" (coalesced per tick) */
+/** targeted, not sequenced: "I applied your broadcast messages numbered `of`" (coalesced per event-loop turn) */
 export interface AckMessage { t: 'ack'; of: number[] }
 
 // ---------------------------------------------------------------------------
@@ -127,8 +127,8 @@ export class InvalidMessageError extends Error {
 
 /**
  * A string, not a Buffer: zeromq.js copies a string once and frees it on its
- * I/O thread, while a Buffer over 128 bytes is referenced and released
- * through the main thread's event loop, a wake-up per message.
+ * I/O thread, while it keeps a reference to a Buffer over 128 bytes, to be
+ * released later on the main thread (and Buffer.from would copy it first).
  */
 export function encode (from: string, payload: Payload, seq?: number, ack = false): string {
   const envelope: Record<string, unknown> = { v: PROTOCOL_VERSION, from, ...payload };
