@@ -181,7 +181,12 @@ export class ClusterNode {
         break;
       }
       catch (error) {
-        const message = `join attempt ${attempt} failed: ${(error as Error).message}`;
+        const reason = (error as Error).message;
+        // a standalone client talking to a Redis Cluster node gets redirections it cannot follow
+        const hint = /^(MOVED|ASK) /.test(reason)
+          ? ' (this Redis is part of a Redis Cluster: set the plugin\'s "redis" to an array of its nodes)'
+          : '';
+        const message = `join attempt ${attempt} failed: ${reason}${hint}`;
         if (attempt < this.config.retryJoin) {
           this.log.warn(message);
         }

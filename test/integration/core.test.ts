@@ -2,33 +2,12 @@ import should from 'should';
 import Redis from 'ioredis';
 
 import { RedisServer } from '../support/redisServer';
-import { CoreNode, eventually } from '../support/coreNode';
+import { CoreNode, converged, eventually, totals } from '../support/coreNode';
 import { killAll } from '../support/processes';
 import { KEYS } from '../../lib/cluster/state';
 import type { RoomFilter } from '../../lib/cluster/messages';
 
 const filter = (collection: string): RoomFilter => ({ collection, filters: [[{ equals: { foo: 'bar' } }]], index: 'idx' });
-
-async function totals (node: CoreNode): Promise<Record<string, number>> {
-  const status = await node.status();
-  const result: Record<string, number> = {};
-  for (const { room, total } of status.rooms) {
-    result[room] = total;
-  }
-  return result;
-}
-
-async function allSee (nodes: CoreNode[], expected: Record<string, number>): Promise<void> {
-  await eventually(`every node sees ${JSON.stringify(expected)}`, async () => {
-    for (const node of nodes) {
-      const seen = await totals(node);
-      if (JSON.stringify(Object.entries(seen).sort()) !== JSON.stringify(Object.entries(expected).sort())) {
-        return false;
-      }
-    }
-    return true;
-  });
-}
 
 async function peersOf (node: CoreNode): Promise<string[]> {
   return (await node.status()).status.peers.map(p => p.id).sort();
@@ -80,11 +59,11 @@ describe('cluster core (3 node processes, real Redis and 0mq)', function () {
   it('replicates subscription counts to every node', async () => {
     const [a, b] = nodes;
     await a.subscribe('r1', 2, filter('c1'));
-    await allSee(nodes, { r1: 2 });
+    await converged(nodes, { r1: 2 });
     await b.subscribe('r1', 1, filter('c1'));
-    await allSee(nodes, { r1: 3 });
+    await converged(nodes, { r1: 3 });
     await a.subscribe('r1', 0, filter('c1'));
-    await allSee(nodes, { r1: 1 });
+    await converged(nodes, { r1: 1 });
 
     should(await redis.hgetall(KEYS.rooms(a.id))).eql({});
     should(await redis.hgetall(KEYS.rooms(b.id))).eql({ r1: '1' });
@@ -141,14 +120,14 @@ describe('cluster core (3 node processes, real Redis and 0mq)', function () {
   it('evicts a node killed with SIGKILL and removes its subscriptions from Redis', async () => {
     const [a, b, c] = nodes;
     await c.subscribe('r2', 4, filter('c2'));
-    await allSee(nodes, { r1: 1, r2: 4 });
+    await converged(nodes, { r1: 1, r2: 4 });
     const deadId = c.id;
 
     c.kill('SIGKILL');
     await eventually('survivors forget the dead node', async () =>
       JSON.stringify(await peersOf(a)) === JSON.stringify([b.id]) &&
       JSON.stringify(await peersOf(b)) === JSON.stringify([a.id]));
-    await allSee([a, b], { r1: 1 });
+    await converged([a, b], { r1: 1 });
 
     should(await redis.hexists(KEYS.nodes, deadId)).equal(0);
     should(await redis.exists(KEYS.rooms(deadId))).equal(0);
@@ -162,11 +141,11 @@ describe('cluster core (3 node processes, real Redis and 0mq)', function () {
     nodes[2] = restarted;
     await restarted.join();
 
-    await allSee(nodes, { r1: 1 });
+    await converged(nodes, { r1: 1 });
     should((await peersOf(restarted))).eql([a.id, b.id].sort());
 
     await restarted.subscribe('r3', 1, filter('c3'));
-    await allSee(nodes, { r1: 1, r3: 1 });
+    await converged(nodes, { r1: 1, r3: 1 });
     await b.call({ cmd: 'notify', content: { n: 2 }, rooms: ['r3'] });
     await eventually('restarted node is notified', () => restarted.notifications.length === 1);
   });
@@ -174,7 +153,7 @@ describe('cluster core (3 node processes, real Redis and 0mq)', function () {
   it('reset wipes Redis and converges back to the same state', async () => {
     const [a] = nodes;
     await a.call({ cmd: 'reset' });
-    await allSee(nodes, { r1: 1, r3: 1 });
+    await converged(nodes, { r1: 1, r3: 1 });
     await eventually('Redis repopulated', async () =>
       (await redis.hlen(KEYS.filters)) === 2 && (await redis.hget(KEYS.refs, 'r3')) === '1');
     for (const node of nodes) {
@@ -188,7 +167,7 @@ describe('cluster core (3 node processes, real Redis and 0mq)', function () {
     await c.stop();
     await eventually('peers forget the leaving node', async () =>
       !(await peersOf(a)).includes(leaving) && !(await peersOf(b)).includes(leaving));
-    await allSee([a, b], { r1: 1 });
+    await converged([a, b], { r1: 1 });
     should(await redis.hexists(KEYS.nodes, leaving)).equal(0);
   });
 
@@ -204,7 +183,7 @@ describe('cluster core (3 node processes, real Redis and 0mq)', function () {
     for (let i = 0; i < 2000; i++) {
       expected[`burst-${i}`] = 1;
     }
-    await allSee([a, b], expected);
+    await converged([a, b], expected);
 
     const sent = (await b.status()).status.sent;
     const envelopes = sent.envelopes - before.envelopes;

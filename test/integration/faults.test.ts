@@ -2,55 +2,12 @@ import should from 'should';
 import Redis from 'ioredis';
 
 import { RedisServer } from '../support/redisServer';
-import { CoreNode, NodeStatusReply, eventually } from '../support/coreNode';
+import { CoreNode, converged, eventually, meshOf, peerCounters } from '../support/coreNode';
 import { killAll } from '../support/processes';
 import { KEYS } from '../../lib/cluster/state';
 import type { RoomFilter } from '../../lib/cluster/messages';
 
 const filter = (collection: string): RoomFilter => ({ collection, filters: [[{ exists: 'x' }]], index: 'idx' });
-
-async function totals (node: CoreNode): Promise<Record<string, number>> {
-  const result: Record<string, number> = {};
-  for (const { room, total } of (await node.status()).rooms) {
-    result[room] = total;
-  }
-  return result;
-}
-
-async function converged (nodes: CoreNode[], expected: Record<string, number>, timeout = 15000): Promise<void> {
-  const want = JSON.stringify(Object.entries(expected).sort());
-  await eventually(`every node sees ${want}`, async () => {
-    for (const node of nodes) {
-      if (JSON.stringify(Object.entries(await totals(node)).sort()) !== want) {
-        return false;
-      }
-    }
-    return true;
-  }, timeout);
-}
-
-async function meshOf (nodes: CoreNode[], timeout = 15000): Promise<void> {
-  let last: unknown[] = [];
-  await eventually(`a healthy full mesh of ${nodes.length}`, async () => {
-    // every status first: a node that rejoined has a new id
-    const statuses = await Promise.all(nodes.map(node => node.status()));
-    last = statuses.map(status => ({ health: status.health, id: status.id, peers: status.status.peers.map(p => p.id) }));
-    for (const [i, node] of nodes.entries()) {
-      const status = statuses[i];
-      const others = nodes.filter(n => n !== node).map(n => n.id).sort();
-      if (!status.health.ok || JSON.stringify(status.status.peers.map(p => p.id).sort()) !== JSON.stringify(others)) {
-        return false;
-      }
-    }
-    return true;
-  }, timeout).catch(error => {
-    throw new Error(`${(error as Error).message}; last seen: ${JSON.stringify(last)}`);
-  });
-}
-
-function peerCounters (status: NodeStatusReply, peerId: string): Record<string, number> {
-  return status.status.peers.find(p => p.id === peerId)?.counters || {};
-}
 
 describe('fault injection (core node processes, real Redis and 0mq)', function () {
   this.timeout(90000);

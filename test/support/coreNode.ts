@@ -148,3 +148,49 @@ export async function eventually (what: string, check: () => Promise<boolean> | 
     await new Promise(resolve => setTimeout(resolve, 50));
   }
 }
+
+/** a node's view of the cluster: cluster-wide subscriber count per room */
+export async function totals (node: CoreNode): Promise<Record<string, number>> {
+  const result: Record<string, number> = {};
+  for (const { room, total } of (await node.status()).rooms) {
+    result[room] = total;
+  }
+  return result;
+}
+
+/** waits until every node sees exactly these rooms and counts */
+export async function converged (nodes: CoreNode[], expected: Record<string, number>, timeout = 15000): Promise<void> {
+  const want = JSON.stringify(Object.entries(expected).sort());
+  await eventually(`every node sees ${want}`, async () => {
+    for (const node of nodes) {
+      if (JSON.stringify(Object.entries(await totals(node)).sort()) !== want) {
+        return false;
+      }
+    }
+    return true;
+  }, timeout);
+}
+
+/** waits until every node is healthy and has exactly the others as peers */
+export async function meshOf (nodes: CoreNode[], timeout = 15000): Promise<void> {
+  let last: unknown[] = [];
+  await eventually(`a healthy full mesh of ${nodes.length}`, async () => {
+    // every status first: a node that rejoined has a new id
+    const statuses = await Promise.all(nodes.map(node => node.status()));
+    last = statuses.map(status => ({ health: status.health, id: status.id, peers: status.status.peers.map(p => p.id) }));
+    for (const [i, node] of nodes.entries()) {
+      const status = statuses[i];
+      const others = nodes.filter(n => n !== node).map(n => n.id).sort();
+      if (!status.health.ok || JSON.stringify(status.status.peers.map(p => p.id).sort()) !== JSON.stringify(others)) {
+        return false;
+      }
+    }
+    return true;
+  }, timeout).catch(error => {
+    throw new Error(`${(error as Error).message}; last seen: ${JSON.stringify(last)}`);
+  });
+}
+
+export function peerCounters (status: NodeStatusReply, peerId: string): Record<string, number> {
+  return status.status.peers.find(p => p.id === peerId)?.counters || {};
+}

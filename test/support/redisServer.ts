@@ -1,7 +1,7 @@
 import { spawn, spawnSync, ChildProcess } from 'child_process';
 import { createConnection } from 'net';
 
-import { freePort } from './ports';
+import { freePort, freePorts } from './ports';
 import { kill, track, waitExit } from './processes';
 
 export function redisServerBinary (): string {
@@ -33,10 +33,11 @@ function ping (port: number): Promise<boolean> {
 export class RedisServer {
   process: ChildProcess | null = null;
 
-  private constructor (readonly port: number) {}
+  /** `extraArgs`: more redis-server options, e.g. to enable cluster mode */
+  private constructor (readonly port: number, private readonly extraArgs: string[] = []) {}
 
-  static async start (port?: number): Promise<RedisServer> {
-    const server = new RedisServer(port || await freePort());
+  static async start (port?: number, extraArgs: string[] = []): Promise<RedisServer> {
+    const server = new RedisServer(port || await freePort(), extraArgs);
     await server.restart();
     return server;
   }
@@ -49,7 +50,7 @@ export class RedisServer {
   async restart (): Promise<void> {
     this.process = track(spawn(redisServerBinary(), [
       '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-      '--protected-mode', 'yes',
+      '--protected-mode', 'yes', ...this.extraArgs,
     ], { stdio: 'ignore' }));
     const deadline = Date.now() + 10000;
     while (!await ping(this.port)) {
@@ -67,4 +68,26 @@ export class RedisServer {
       this.process = null;
     }
   }
+}
+
+/**
+ * A throw-away Redis Cluster of `masters` redis-servers on 127.0.0.1 (cluster
+ * bus on free ports too), slots spread by `redis-cli --cluster create`.
+ */
+export async function startRedisCluster (masters: number, dir: string): Promise<RedisServer[]> {
+  const ports = await freePorts(masters * 2);
+  const servers: RedisServer[] = [];
+  for (let i = 0; i < masters; i++) {
+    servers.push(await RedisServer.start(ports[2 * i], [
+      '--cluster-enabled', 'yes', '--cluster-port', String(ports[2 * i + 1]),
+      '--cluster-config-file', `${dir}/nodes-${ports[2 * i]}.conf`, '--dir', dir,
+    ]));
+  }
+  const created = spawnSync('redis-cli', [
+    '--cluster', 'create', ...servers.map(s => `127.0.0.1:${s.port}`), '--cluster-yes',
+  ], { encoding: 'utf8', timeout: 30000 });
+  if (created.status !== 0) {
+    throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
+  }
+  return servers;
 }
