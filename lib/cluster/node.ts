@@ -859,7 +859,10 @@ export class ClusterNode {
         for (const message of buffered) {
           const seq = message.seq as number;
           if (seq <= before || (message.t === 'room' && seq <= snapshot.seq)) {
-            // already in the state read from Redis
+            // already applied (a duplicate, or a late one), or in the state read from Redis
+            if (seq <= before) {
+              peer.counters.duplicates++;
+            }
             this.acknowledge(peer, message);
             continue;
           }
