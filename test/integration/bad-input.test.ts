@@ -5,7 +5,7 @@ import Redis from 'ioredis';
 import { Dealer, Publisher } from 'zeromq';
 
 import { RedisServer } from '../support/redisServer';
-import { CoreNode, eventually } from '../support/coreNode';
+import { CoreNode, eventually, printLogsIfFailed } from '../support/coreNode';
 import { freePorts } from '../support/ports';
 import { killAll } from '../support/processes';
 import { KEYS } from '../../lib/cluster/state';
@@ -44,11 +44,7 @@ describe('bad input on the cluster ports', function () {
   });
 
   afterEach(function () {
-    if (this.currentTest?.state === 'failed') {
-      for (const node of nodes) {
-        console.log(`--- logs of ${node.id}\n${node.logs.slice(-20).join('\n')}`);
-      }
-    }
+    printLogsIfFailed(this.currentTest, nodes, 20);
   });
 
   after(async () => {

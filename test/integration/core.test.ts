@@ -2,7 +2,7 @@ import should from 'should';
 import Redis from 'ioredis';
 
 import { RedisServer } from '../support/redisServer';
-import { CoreNode, converged, eventually, totals } from '../support/coreNode';
+import { CoreNode, converged, eventually, printLogsIfFailed, totals } from '../support/coreNode';
 import { killAll } from '../support/processes';
 import { KEYS } from '../../lib/cluster/state';
 import type { RoomFilter } from '../../lib/cluster/messages';
@@ -33,11 +33,7 @@ describe('cluster core (3 node processes, real Redis and 0mq)', function () {
   });
 
   afterEach(function () {
-    if (this.currentTest?.state === 'failed') {
-      for (const node of nodes) {
-        console.log(`--- logs of ${node.id}\n${node.logs.slice(-30).join('\n')}`);
-      }
-    }
+    printLogsIfFailed(this.currentTest, nodes);
   });
 
   it('joins: every node knows the two others and is healthy', async () => {

@@ -2,7 +2,7 @@ import should from 'should';
 import Redis from 'ioredis';
 
 import { RedisServer } from '../support/redisServer';
-import { CoreNode, converged, eventually, meshOf, peerCounters } from '../support/coreNode';
+import { CoreNode, converged, eventually, meshOf, peerCounters, printLogsIfFailed } from '../support/coreNode';
 import { killAll } from '../support/processes';
 import { KEYS } from '../../lib/cluster/state';
 import type { RoomFilter } from '../../lib/cluster/messages';
@@ -26,11 +26,7 @@ describe('fault injection (core node processes, real Redis and 0mq)', function (
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed') {
-      for (const node of nodes) {
-        console.log(`--- logs of ${node.id}\n${node.logs.slice(-30).join('\n')}`);
-      }
-    }
+    printLogsIfFailed(this.currentTest, nodes);
     redis.disconnect();
     await killAll();
   });

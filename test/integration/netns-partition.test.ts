@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'child_process';
 
 import should from 'should';
 
-import { CoreNode, eventually } from '../support/coreNode';
+import { CoreNode, eventually, printLogsIfFailed } from '../support/coreNode';
 import { killAll, track } from '../support/processes';
 import { redisServerBinary } from '../support/redisServer';
 
@@ -116,11 +116,7 @@ describe('partition with real network cuts (network namespaces)', function () {
   });
 
   afterEach(function () {
-    if (this.currentTest?.state === 'failed') {
-      for (const node of nodes) {
-        console.log(`--- logs of ${node.id}\n${node.logs.slice(-20).join('\n')}`);
-      }
-    }
+    printLogsIfFailed(this.currentTest, nodes, 20);
   });
 
   it('the cut-off node turns not-ready, the others stay ready; after healing it resyncs and comes back', async () => {

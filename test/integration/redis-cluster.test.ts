@@ -5,7 +5,7 @@ import should from 'should';
 import { Cluster } from 'ioredis';
 
 import { RedisServer, startRedisCluster } from '../support/redisServer';
-import { CoreNode, converged, eventually, meshOf } from '../support/coreNode';
+import { CoreNode, converged, eventually, meshOf, printLogsIfFailed } from '../support/coreNode';
 import { killAll } from '../support/processes';
 import { KEYS } from '../../lib/cluster/state';
 import type { RoomFilter } from '../../lib/cluster/messages';
@@ -42,11 +42,7 @@ describe('on a Redis Cluster (3 masters, real 0mq)', function () {
   });
 
   afterEach(function () {
-    if (this.currentTest?.state === 'failed') {
-      for (const node of nodes) {
-        console.log(`--- logs of ${node.id}\n${node.logs.slice(-30).join('\n')}`);
-      }
-    }
+    printLogsIfFailed(this.currentTest, nodes);
   });
 
   it('forms a healthy cluster whose state lives on the master owning the {cluster} slot', async () => {

@@ -194,3 +194,12 @@ export async function meshOf (nodes: CoreNode[], timeout = 15000): Promise<void>
 export function peerCounters (status: NodeStatusReply, peerId: string): Record<string, number> {
   return status.status.peers.find(p => p.id === peerId)?.counters || {};
 }
+
+/** for a failed test, the last lines each node logged */
+export function printLogsIfFailed (test: Mocha.Test | undefined, nodes: CoreNode[], lines = 30): void {
+  if (test?.state === 'failed') {
+    for (const node of nodes) {
+      console.log(`--- logs of ${node.id}\n${node.logs.slice(-lines).join('\n')}`);
+    }
+  }
+}

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, ChildProcess } from 'child_process';
+import { writeFileSync } from 'fs';
 import { createConnection } from 'net';
 
 import { freePort, freePorts } from './ports';
@@ -33,11 +34,14 @@ function ping (port: number): Promise<boolean> {
 export class RedisServer {
   process: ChildProcess | null = null;
 
-  /** `extraArgs`: more redis-server options, e.g. to enable cluster mode */
-  private constructor (readonly port: number, private readonly extraArgs: string[] = []) {}
+  /**
+   * `args`: more redis-server options (cluster mode, replicaof...);
+   * `configFile`: a configuration file to start from (a sentinel needs one it can rewrite)
+   */
+  private constructor (readonly port: number, private readonly more: { args?: string[]; configFile?: string } = {}) {}
 
-  static async start (port?: number, extraArgs: string[] = []): Promise<RedisServer> {
-    const server = new RedisServer(port || await freePort(), extraArgs);
+  static async start (port?: number, more: { args?: string[]; configFile?: string } = {}): Promise<RedisServer> {
+    const server = new RedisServer(port || await freePort(), more);
     await server.restart();
     return server;
   }
@@ -49,8 +53,9 @@ export class RedisServer {
 
   async restart (): Promise<void> {
     this.process = track(spawn(redisServerBinary(), [
+      ...(this.more.configFile ? [this.more.configFile] : []),
       '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-      '--protected-mode', 'yes', ...this.extraArgs,
+      '--protected-mode', 'yes', ...(this.more.args || []),
     ], { stdio: 'ignore' }));
     const deadline = Date.now() + 10000;
     while (!await ping(this.port)) {
@@ -78,10 +83,10 @@ export async function startRedisCluster (masters: number, dir: string): Promise<
   const ports = await freePorts(masters * 2);
   const servers: RedisServer[] = [];
   for (let i = 0; i < masters; i++) {
-    servers.push(await RedisServer.start(ports[2 * i], [
+    servers.push(await RedisServer.start(ports[2 * i], { args: [
       '--cluster-enabled', 'yes', '--cluster-port', String(ports[2 * i + 1]),
       '--cluster-config-file', `${dir}/nodes-${ports[2 * i]}.conf`, '--dir', dir,
-    ]));
+    ] }));
   }
   const created = spawnSync('redis-cli', [
     '--cluster', 'create', ...servers.map(s => `127.0.0.1:${s.port}`), '--cluster-yes',
@@ -90,4 +95,22 @@ export async function startRedisCluster (masters: number, dir: string): Promise<
     throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
   }
   return servers;
+}
+
+/**
+ * A master, one replica and one sentinel watching them as `name` (quorum 1,
+ * down after 1 s), all throw-away, on 127.0.0.1.
+ */
+export async function startRedisWithSentinel (name: string, dir: string): Promise<{ master: RedisServer; replica: RedisServer; sentinel: RedisServer }> {
+  const master = await RedisServer.start();
+  const replica = await RedisServer.start(undefined, { args: ['--replicaof', '127.0.0.1', String(master.port)] });
+  const configFile = `${dir}/sentinel.conf`;
+  writeFileSync(configFile, [
+    `sentinel monitor ${name} 127.0.0.1 ${master.port} 1`,
+    `sentinel down-after-milliseconds ${name} 1000`,
+    `sentinel failover-timeout ${name} 5000`,
+    '',
+  ].join('\n'));
+  const sentinel = await RedisServer.start(undefined, { args: ['--sentinel'], configFile });
+  return { master, replica, sentinel };
 }
