@@ -14,7 +14,7 @@ export interface NodeStatusReply {
   rooms: Array<{ room: string; total: number }>;
   status: {
     self: { id: string; seq: number; rooms: number; subscriptions: number };
-    peers: Array<{ id: string; counters: Record<string, number>; rooms: number; subscriptions: number }>;
+    peers: Array<{ id: string; ready: boolean; counters: Record<string, number>; rooms: number; subscriptions: number }>;
     evictions: number;
     denied: number;
     sent: { envelopes: number; messages: number };
