@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs what ./dev.sh and npm test need: redis-server and nginx (Debian
+# Installs what ./dev.sh and npm test need: redis-server, redis-cli and nginx (Debian
 # packages, when running as root), and the npm packages.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+# redis-cli (a dependency of redis-server on Debian) creates the Redis Cluster of the integration tests
+command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 
 if [ ${#missing[@]} -gt 0 ]; then

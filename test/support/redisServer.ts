@@ -91,6 +91,9 @@ export async function startRedisCluster (masters: number, dir: string): Promise<
   const created = spawnSync('redis-cli', [
     '--cluster', 'create', ...servers.map(s => `127.0.0.1:${s.port}`), '--cluster-yes',
   ], { encoding: 'utf8', timeout: 30000 });
+  if (created.error) {
+    throw new Error(`cannot run redis-cli (Debian: apt-get install redis-tools, a dependency of redis-server): ${created.error.message}`);
+  }
   if (created.status !== 0) {
     throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
   }
