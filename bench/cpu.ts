@@ -15,7 +15,8 @@ function machineBusyTicks (): number {
   return user + nice + system + irq + softirq + (steal || 0);
 }
 
-function processTicks (pid: number): number | null {
+/** CPU time of a process so far, in ticks of 10 ms; null once it is gone */
+export function processTicks (pid: number): number | null {
   try {
     const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // the command name may contain spaces: fields are counted after the closing parenthesis

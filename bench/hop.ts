@@ -18,6 +18,7 @@ import { Publisher, Subscriber } from 'zeromq';
 
 import { freePort } from '../test/support/ports';
 import { kill, track, waitExit } from '../test/support/processes';
+import { summarize } from './metrics';
 import { runMain } from './stack';
 
 interface Options { rate: number; seconds: number; burners: number; duty: number }
@@ -36,10 +37,6 @@ function parseArgs (argv: string[]): Options {
     throw new Error('--duty is a fraction of a core (0..1), --rate must be positive');
   }
   return options;
-}
-
-function percentile (sorted: number[], p: number): number {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
 interface Received {
@@ -134,7 +131,7 @@ async function measure (options: Options, burners: number): Promise<Measured> {
     const count = options.rate * options.seconds;
     return {
       cpuUs: result.cpuUs,
-      latencies: result.latencies.sort((a, b) => a - b),
+      latencies: result.latencies,
       senderUsPerMessage: Math.max(0, sendingUs - loopUs) / count,
     };
   }
@@ -156,7 +153,8 @@ async function main (): Promise<void> {
   for (const burners of [0, options.burners]) {
     const { latencies, cpuUs, senderUsPerMessage } = await measure(options, burners);
     const label = burners === 0 ? 'none (idle machine)' : `${burners} process(es) busy ${Math.round(options.duty * 100)} % of a core`;
-    const cells = [0.5, 0.95, 0.99, 1].map(p => percentile(latencies, p).toFixed(2));
+    const summary = summarize(latencies);
+    const cells = [summary.p50, summary.p95, summary.p99, summary.max].map(ms => (ms === null ? 'n/a' : ms.toFixed(2)));
     const cpu = `${senderUsPerMessage.toFixed(0)} / ${(cpuUs / Math.max(1, latencies.length)).toFixed(0)}`;
     console.log(`| ${label} | ${latencies.length} of ${options.rate * options.seconds} | ${cells.join(' | ')} | ${cpu} |`);
   }

@@ -12,6 +12,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
+import { median } from './metrics';
+
 interface CallFrame {
   functionName: string;
   url: string;
@@ -95,7 +97,7 @@ function summarize (file: string, filter: RegExp | null): void {
   // is time the thread was not running (preempted on a crowded machine),
   // which the raw deltas would credit to whatever ran when it lost the CPU
   // (typically right after a syscall waking another thread, e.g. a 0mq send).
-  const interval = median(profile.timeDeltas.filter(d => d > 0));
+  const interval = median(profile.timeDeltas.filter(d => d > 0)) ?? 0;
   for (let i = 0; i < profile.samples.length; i++) {
     const wall = profile.timeDeltas[i] || 0;
     const dt = Math.min(wall, interval);
@@ -146,11 +148,6 @@ function summarize (file: string, filter: RegExp | null): void {
   for (const [name, us] of rows) {
     console.log(`  ${ms(us).padStart(9)}  ${ms(longest.get(name) || 0).padStart(8)}  ${name}`);
   }
-}
-
-function median (values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0;
 }
 
 function main (): void {

@@ -15,6 +15,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { COLLECTION, Client, INDEX, connect, disconnectAll } from './clients';
+import { processTicks } from './cpu';
 import { BenchStack, Variant, runMain, sleep } from './stack';
 
 const CONNECTIONS = 12;
@@ -22,9 +23,11 @@ const IN_FLIGHT_PER_CONNECTION = 8;
 const WARM_UP = 300;
 
 function cpuTicks (pid: number): number {
-  const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
+  const ticks = processTicks(pid);
+  if (ticks === null) {
+    throw new Error(`process ${pid} is gone`);
+  }
+  return ticks;
 }
 
 async function subscribeAll (clients: Client[], prefix: string, count: number): Promise<void> {
