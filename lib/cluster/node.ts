@@ -68,6 +68,13 @@ const VERSION = (require('../../package.json') as { version: string }).version;
  * replication of room state and delivery of notifications.
  * Kuzzle-free: everything host-specific goes through ClusterHost.
  */
+/** a broadcast message waiting for the peers' acknowledgements */
+interface PendingAck {
+  waiting: Set<string>;
+  done: () => void;
+  settled: Promise<void>;
+}
+
 export class ClusterNode {
   id: string;
   readonly registry = new RoomRegistry();
@@ -98,7 +105,7 @@ export class ClusterNode {
   private dirty = false;
   private resyncingAll: Promise<void> | null = null;
   /** broadcast messages waiting for the peers' acknowledgements, by sequence number */
-  private readonly pendingAcks = new Map<number, { waiting: Set<string>; done: () => void; settled: Promise<void> }>();
+  private readonly pendingAcks = new Map<number, PendingAck>();
   private resyncAllAgain = false;
   /** acknowledgements to send at the end of this event-loop turn, per peer */
   private readonly acksOut = new Map<string, number[]>();
@@ -541,19 +548,21 @@ export class ClusterNode {
 
   private onAck (peer: Peer, of: number[]): void {
     for (const seq of of) {
-      const pending = this.pendingAcks.get(seq);
-      if (pending && pending.waiting.delete(peer.id) && pending.waiting.size === 0) {
-        pending.done();
-      }
+      this.noLongerWaiting(this.pendingAcks.get(seq), peer.id);
     }
   }
 
   /** a peer that is gone will not acknowledge anything */
   private stopWaitingFor (peer: string): void {
     for (const pending of Array.from(this.pendingAcks.values())) {
-      if (pending.waiting.delete(peer) && pending.waiting.size === 0) {
-        pending.done();
-      }
+      this.noLongerWaiting(pending, peer);
+    }
+  }
+
+  /** a pending message settles when the last peer it waits for acknowledged it or left */
+  private noLongerWaiting (pending: PendingAck | undefined, peer: string): void {
+    if (pending && pending.waiting.delete(peer) && pending.waiting.size === 0) {
+      pending.done();
     }
   }
 
@@ -602,7 +611,7 @@ export class ClusterNode {
   /** Wipes the cluster state in Redis; every node republishes its own. */
   async reset (): Promise<void> {
     await this.store.reset();
-    this.broadcast({ t: 'reset' });
+    void this.broadcast({ t: 'reset' });
     await this.resyncAll();
   }
 
@@ -633,7 +642,6 @@ export class ClusterNode {
     }
     return this.resyncingAll;
   }
-
 
   // -------------------------------------------------------------------------
   // inbound
@@ -1065,7 +1073,7 @@ export class ClusterNode {
       if (this.store.isUp) {
         await this.store.removeNode(this.id, true);
       }
-      this.broadcast({ t: 'leave' });
+      void this.broadcast({ t: 'leave' });
       await this.transport.drain(500);
     }
     catch (error) {

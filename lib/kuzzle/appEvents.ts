@@ -32,7 +32,7 @@ export class AppEvents {
     }
     // JSON only: what cannot cross the wire fails here, not on the peers
     const json = payload === undefined ? undefined : JSON.parse(JSON.stringify(payload));
-    this.node.broadcast({ event, payload: json, t: 'app' });
+    void this.node.broadcast({ event, payload: json, t: 'app' });
   }
 
   apply (message: AppEventMessage): void {

@@ -68,7 +68,7 @@ export class Lifecycle {
 
   onDump (request: { input?: { args?: Record<string, unknown> } }): void {
     const suffix = request?.input?.args?.suffix;
-    this.node.broadcast({ suffix: typeof suffix === 'string' ? suffix : '', t: 'dump' });
+    void this.node.broadcast({ suffix: typeof suffix === 'string' ? suffix : '', t: 'dump' });
   }
 
   async applyDump (suffix: string): Promise<void> {
@@ -83,7 +83,7 @@ export class Lifecycle {
 
   /** admin:shutdown on this node: every node shuts down */
   async onShutdown (): Promise<void> {
-    this.node.broadcast({ t: 'shutdown' });
+    void this.node.broadcast({ t: 'shutdown' });
     await this.leave();
   }
 
