@@ -3,6 +3,7 @@ import { ClusterNode } from './cluster/node';
 import { ClusterController } from './api/controller';
 import { AppEvents } from './kuzzle/appEvents';
 import { KuzzleHost } from './kuzzle/host';
+import { ActionHandlers, registerLegacyController } from './kuzzle/legacyController';
 import { Lifecycle } from './kuzzle/lifecycle';
 import { NotificationRelay } from './kuzzle/notifications';
 import { RealtimeSync } from './kuzzle/realtime';
@@ -107,15 +108,21 @@ class ClusterPlugin {
       'security:after*': settled,
     };
 
+    const handlers: ActionHandlers = {
+      health: async () => controller.health(),
+      reset: async () => controller.reset(),
+      status: async () => controller.status(),
+    };
     this.api = {
       cluster: {
         actions: {
-          health: { handler: async () => controller.health(), http: [{ path: '/_plugin/cluster/health', verb: 'get' }] },
-          reset: { handler: async () => controller.reset(), http: [{ path: '/_plugin/cluster/reset', verb: 'post' }] },
-          status: { handler: async () => controller.status(), http: [{ path: '/_plugin/cluster/status', verb: 'get' }] },
+          health: { handler: handlers.health, http: [{ path: '/_plugin/cluster/health', verb: 'get' }] },
+          reset: { handler: handlers.reset, http: [{ path: '/_plugin/cluster/reset', verb: 'post' }] },
+          status: { handler: handlers.status, http: [{ path: '/_plugin/cluster/status', verb: 'get' }] },
         },
       },
     };
+    registerLegacyController(kuzzle, handlers);
   }
 }
 

@@ -26,7 +26,16 @@ export interface KuzzleRequest {
 
 export type RequestConstructor = new (data: Record<string, unknown>, options?: Record<string, unknown>) => KuzzleRequest;
 
+/** what the funnel, the role checks and server:publicApi read of a plugin controller */
+export interface PluginController {
+  readonly _actions: Set<string>;
+  _isAction (name: string): boolean;
+  [action: string]: unknown;
+}
+
 export interface PluginsManager {
+  /** every plugin controller by name, as the funnel looks them up */
+  controllers: Map<string, PluginController>;
   strategies: Record<string, { owner: string; strategy: Record<string, unknown> }>;
   listStrategies (): string[];
   registerStrategy (pluginName: string, name: string, strategy: Record<string, unknown>): void;

@@ -3,7 +3,7 @@ import { Kuzzle, WebSocket, Http } from 'kuzzle-sdk';
 
 import * as path from 'path';
 
-import { KuzzleStack, httpGet } from '../support/kuzzleStack';
+import { KuzzleStack, httpGet, httpQuery } from '../support/kuzzleStack';
 import { killAll } from '../support/processes';
 import { freePorts } from '../support/ports';
 import { eventually } from '../support/coreNode';
@@ -65,6 +65,28 @@ describe('end-to-end: 3 real Kuzzle 2.10.4 nodes with the plugin, nginx in front
       });
     }
     should((await httpGet(nginxPort, '/_plugin/cluster/health')).status).equal(200);
+  });
+
+  it('the previous plugin\'s controller name, cluster/cluster, answers the same actions over WebSocket and HTTP', async () => {
+    const [a, b] = clients;
+    for (const controller of ['cluster', 'cluster/cluster']) {
+      should((await a.query({ action: 'health', controller })).result).equal('ok');
+      const status = (await b.query({ action: 'status', controller })).result;
+      should(status.count).equal(3);
+      should(status.current.ready).be.true();
+
+      const overHttp = await httpQuery(nginxPort, { action: 'status', controller });
+      should(overHttp.status).equal(200);
+      should(JSON.parse(overHttp.body).result.count).equal(3);
+    }
+    should(JSON.parse((await httpQuery(nginxPort, { action: 'health', controller: 'cluster/cluster' })).body).result).equal('ok');
+    await should(a.query({ action: 'nope', controller: 'cluster/cluster' })).be.rejectedWith({ id: 'api.process.action_not_found' });
+    // no second set of routes: the HTTP routes stay under /_plugin/cluster/
+    should((await httpGet(nginxPort, '/_plugin/cluster/cluster/health')).status).equal(404);
+
+    // a role written for the previous plugin is valid (Kuzzle refuses unknown controllers)
+    await a.security.createRole('e2e-legacy-monitor', { controllers: { 'cluster/cluster': { actions: { health: true, status: true } } } });
+    await a.security.deleteRole('e2e-legacy-monitor');
   });
 
   it('an index and a collection created on one node are usable on the others at once', async () => {

@@ -68,17 +68,26 @@ export function installPlugin (): void {
   }
 }
 
-export function httpGet (port: number, urlPath: string, method = 'GET'): Promise<{ status: number; body: string }> {
+export function httpGet (port: number, urlPath: string, method = 'GET', body?: unknown): Promise<{ status: number; body: string }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const headers: http.OutgoingHttpHeaders = payload === undefined
+    ? {}
+    : { 'content-length': Buffer.byteLength(payload), 'content-type': 'application/json' };
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', method, path: urlPath, port, timeout: 5000 }, res => {
+    const req = http.request({ headers, host: '127.0.0.1', method, path: urlPath, port, timeout: 5000 }, res => {
       const chunks: Buffer[] = [];
       res.on('data', chunk => chunks.push(chunk));
       res.on('end', () => resolve({ body: Buffer.concat(chunks).toString(), status: res.statusCode || 0 }));
     });
     req.on('error', reject);
     req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.end();
+    req.end(payload);
   });
+}
+
+/** Kuzzle's generic HTTP entry point: any controller and action, routed or not */
+export function httpQuery (port: number, request: { controller: string; action: string }): Promise<{ status: number; body: string }> {
+  return httpGet(port, '/_query', 'POST', request);
 }
 
 export class KuzzleStack {

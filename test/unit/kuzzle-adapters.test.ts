@@ -61,6 +61,7 @@ function fakeKuzzle (localSizes: Map<string, number>) {
     koncorde: { hasFilter: sinon.stub().returns(false), remove: sinon.stub(), store: sinon.stub() },
     onAsk: sinon.stub(),
     pluginsManager: {
+      controllers: new Map(),
       listStrategies: sinon.stub().returns([]),
       registerStrategy: sinon.stub(),
       strategies: {} as Record<string, { owner: string; strategy: Record<string, unknown> }>,
