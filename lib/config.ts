@@ -5,10 +5,6 @@ import * as os from 'os';
  * Plugin configuration (`plugins.cluster` in .kuzzlerc, or
  * `kuzzle_plugins__cluster__*` environment variables).
  */
-export interface RawClusterConfig {
-  [key: string]: unknown;
-}
-
 export interface Binding {
   /** what the user wrote */
   spec: string;

@@ -40,19 +40,15 @@ export class ClusterController {
   }
 
   status (): ClusterStatus {
-    const { self, peers, evictions, dropped, denied, sent, unattributed } = this.node.status();
-    let subscriptions = 0;
-    for (const { total } of this.node.registry.entries()) {
-      subscriptions += total;
-    }
+    const { cluster, self, peers, evictions, dropped, denied, health, sent, unattributed } = this.node.status();
     return {
-      cluster: { rooms: this.node.registry.size, subscriptions },
+      cluster,
       count: peers.length + 1,
       current: { ...self },
       deniedConnections: denied,
       dropped,
       evictions,
-      health: this.node.health(),
+      health,
       invalidRequests: unattributed.invalid,
       pool: peers.map(peer => ({ ...peer })),
       sent,

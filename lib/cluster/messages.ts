@@ -65,10 +65,15 @@ export interface ResetMessage { t: 'reset' }
 export interface LeaveMessage { t: 'leave' }
 export interface EvictedMessage { t: 'evicted'; node: string }
 
-export type SyncPayload =
-  | RoomMessage | StorageMessage | SecurityMessage | ValidatorsMessage
-  | StrategyMessage | AppEventMessage | DumpMessage | ShutdownMessage
-  | ResetMessage | LeaveMessage | EvictedMessage;
+/** the core's own state messages */
+export type ControlPayload = RoomMessage | ResetMessage | LeaveMessage | EvictedMessage;
+
+/** state messages the core relays to its host (Kuzzle) */
+export type HostPayload =
+  | StorageMessage | SecurityMessage | ValidatorsMessage | StrategyMessage
+  | AppEventMessage | DumpMessage | ShutdownMessage;
+
+export type SyncPayload = ControlPayload | HostPayload;
 
 /** not sequenced: carries the sender's high-water marks */
 export interface HeartbeatPayload {
@@ -112,10 +117,17 @@ export interface HelloRequest { t: 'hello'; id: string; pub: string; router: str
 export interface HelloReply { t: 'welcome'; id: string }
 
 export type Payload = SyncPayload | HeartbeatPayload | DirectPayload | AckMessage | HelloRequest | HelloReply;
+export type MessageKind = Payload['t'];
 
 /** `ack`: the sender waits for every peer to acknowledge this message */
-export interface EnvelopeFields { v: number; from: string; seq?: number; ack?: boolean }
-export type Envelope<P extends Payload = Payload> = EnvelopeFields & P;
+export interface EnvelopeFields { v: number; from: string; ack?: boolean }
+/** a message numbered in its sender's broadcast stream, or in its stream to one node */
+export type Sequenced<P extends SyncPayload | DirectPayload> = EnvelopeFields & P & { seq: number };
+export type Unsequenced<P extends HeartbeatPayload | AckMessage | HelloRequest | HelloReply> = EnvelopeFields & P;
+/** what decode() returns: a valid envelope of a known kind */
+export type Envelope =
+  | Sequenced<SyncPayload> | Sequenced<DirectPayload>
+  | Unsequenced<HeartbeatPayload> | Unsequenced<AckMessage> | Unsequenced<HelloRequest> | Unsequenced<HelloReply>;
 
 export class InvalidMessageError extends Error {
   /** error kind, for counters */
@@ -139,6 +151,15 @@ export function encode (from: string, payload: Payload, seq?: number, ack = fals
     envelope.ack = true;
   }
   return JSON.stringify(envelope);
+}
+
+/**
+ * A notification whose content was encoded once (`content` is that JSON) for
+ * every node it goes to: only its rooms and sequence number differ.
+ */
+export function encodeNotification (from: string, payload: DirectPayload, seq: number, content: string | undefined): string {
+  const head = JSON.stringify({ ...payload, content: undefined, from, seq, v: PROTOCOL_VERSION });
+  return content === undefined ? head : `${head.slice(0, -1)},"content":${content}}`;
 }
 
 // ---------------------------------------------------------------------------
@@ -193,7 +214,8 @@ function notificationRequest (value: unknown): void {
   }
 }
 
-const validators: Record<string, (o: Obj) => void> = {
+/** one per message kind: a new kind without a validator does not compile */
+const validators: { readonly [K in MessageKind]: (o: Obj) => void } = {
   ack: o => {
     if (!Array.isArray(o.of) || o.of.length === 0 || !o.of.every(n => Number.isSafeInteger(n) && n > 0)) {
       fail('field "of" must be a non-empty array of positive integers');
@@ -265,14 +287,29 @@ const validators: Record<string, (o: Obj) => void> = {
   welcome: o => str(o, 'id'),
 };
 
-/** message types that must carry a sequence number */
-const SEQUENCED = new Set([
-  'app', 'document', 'dump', 'evicted', 'leave', 'reset', 'room', 'security',
-  'shutdown', 'storage', 'strategy', 'user', 'validators',
-]);
+/** whether each kind carries a sequence number: broadcast state and notifications do */
+const SEQUENCED: { readonly [K in MessageKind]: boolean } = {
+  ack: false,
+  app: true,
+  document: true,
+  dump: true,
+  evicted: true,
+  heartbeat: false,
+  hello: false,
+  leave: true,
+  reset: true,
+  room: true,
+  security: true,
+  shutdown: true,
+  storage: true,
+  strategy: true,
+  user: true,
+  validators: true,
+  welcome: false,
+};
 
-export function isSequenced (type: string): boolean {
-  return SEQUENCED.has(type);
+function isKind (type: unknown): type is MessageKind {
+  return typeof type === 'string' && Object.prototype.hasOwnProperty.call(validators, type);
 }
 
 /**
@@ -297,17 +334,19 @@ export function decode (frame: Buffer, maxSize: number): Envelope {
   if (parsed.v !== PROTOCOL_VERSION) {
     throw new InvalidMessageError('version', `unsupported protocol version ${JSON.stringify(parsed.v)} (this node speaks ${PROTOCOL_VERSION})`);
   }
-  if (typeof parsed.t !== 'string' || !Object.prototype.hasOwnProperty.call(validators, parsed.t)) {
-    throw new InvalidMessageError('type', `unknown message type ${JSON.stringify(parsed.t)}`);
+  const kind = parsed.t;
+  if (!isKind(kind)) {
+    throw new InvalidMessageError('type', `unknown message type ${JSON.stringify(kind)}`);
   }
   str(parsed, 'from');
-  if (SEQUENCED.has(parsed.t)) {
+  if (SEQUENCED[kind]) {
     nat(parsed, 'seq');
   }
   if (parsed.ack !== undefined && typeof parsed.ack !== 'boolean') {
     fail('field "ack" must be a boolean');
   }
-  validators[parsed.t](parsed);
+  validators[kind](parsed);
 
+  // the checks above are what make it one
   return parsed as unknown as Envelope;
 }

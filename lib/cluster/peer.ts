@@ -1,4 +1,4 @@
-import type { Envelope, SyncPayload } from './messages';
+import type { HeartbeatPayload, Sequenced, SyncPayload, Unsequenced } from './messages';
 import type { NodeInfo } from './state';
 
 export interface PeerCounters {
@@ -14,11 +14,13 @@ export interface PeerCounters {
   lostNotifications: number;
 }
 
+export function noCounters (): PeerCounters {
+  return { duplicates: 0, gaps: 0, invalid: 0, lostNotifications: 0, resyncs: 0 };
+}
+
 export type SequenceVerdict = 'apply' | 'duplicate' | 'gap';
 
-/**
- * Where a sequenced message stands against the last one applied.
- */
+/** Where a sequenced message stands against the last one applied. */
 export function checkSequence (last: number, seq: number): SequenceVerdict {
   if (seq === last + 1) {
     return 'apply';
@@ -26,32 +28,75 @@ export function checkSequence (last: number, seq: number): SequenceVerdict {
   return seq <= last ? 'duplicate' : 'gap';
 }
 
-/** A remote node, as seen from this one */
-export class Peer {
-  /** last broadcast sequence number applied */
-  seq = 0;
-  /** last targeted (notification) sequence number received */
-  directSeq = 0;
-  lastSeen = Date.now();
-  /** the peer's own view of its readiness (from its heartbeats) */
-  ready = false;
-  /** true until the first heartbeat tells the peer's sequence numbers */
-  handshaking = true;
-  /** sequenced messages are buffered while the peer's state is re-read */
-  syncing = true;
-  resyncAgain = false;
-  buffer: Array<Envelope<SyncPayload>> = [];
-  readonly counters: PeerCounters = {
-    duplicates: 0, gaps: 0, invalid: 0, lostNotifications: 0, resyncs: 0,
-  };
-  /** resolves once the peer's state was first read */
-  readonly synced: Promise<void>;
-  markSynced!: () => void;
-  /** resolves when the first heartbeat arrives */
-  readonly greeted: Promise<void>;
-  markGreeted!: () => void;
+/**
+ * greeting: no heartbeat heard yet, so its sequence numbers are unknown;
+ * syncing: its state is being read from Redis, broadcast messages are buffered;
+ * sane: messages apply as they come.
+ */
+export type PeerState = 'greeting' | 'syncing' | 'sane';
 
-  constructor (readonly info: NodeInfo) {
+export type HeartbeatVerdict =
+  /** the peer's numbers are known from now on: read its state */
+  | { kind: 'first' }
+  /** notifications announced but never received; broadcast messages missed (0 while syncing) */
+  | { kind: 'watermarks'; lostNotifications: number; missedBroadcasts: number };
+
+export type NotificationVerdict =
+  | { kind: 'ignore' }
+  | { kind: 'duplicate' }
+  /** deliver it; `lost` notifications before it never arrived */
+  | { kind: 'deliver'; lost: number };
+
+export type BroadcastVerdict =
+  | { kind: 'ignore' }
+  /** kept for after the resync */
+  | { kind: 'buffered' }
+  | { kind: 'duplicate' }
+  /** messages `from`..`to` are missing: kept, the peer needs a resync */
+  | { kind: 'gap'; from: number; to: number }
+  | { kind: 'apply' };
+
+/** what to do with a message kept during a resync, in order */
+export interface Drained {
+  message: Sequenced<SyncPayload>;
+  /** false: already applied or covered by the state read from Redis (acknowledge only) */
+  apply: boolean;
+}
+
+export interface PeerView {
+  info: NodeInfo;
+  ready: boolean;
+  lastHeard: number;
+  seq: number;
+  counters: PeerCounters;
+}
+
+/**
+ * A remote node as seen from this one: its state machine and the ordering
+ * of its two streams (broadcast, and notifications to this node). It returns
+ * verdicts and keeps its own counters; acting on them is the caller's.
+ */
+export class Peer {
+  private state: PeerState = 'greeting';
+  /** last broadcast sequence number applied */
+  private seq = 0;
+  /** last notification sequence number received */
+  private notificationSeq = 0;
+  private lastHeard: number;
+  /** the peer's own view of its readiness (from its heartbeats) */
+  private ready = false;
+  private buffer: Array<Sequenced<SyncPayload>> = [];
+  private resyncWanted = false;
+  private readonly counters = noCounters();
+  /** resolves once the peer's state was first read (or the peer is gone) */
+  readonly synced: Promise<void>;
+  private markSynced!: () => void;
+  /** resolves when its first heartbeat arrives */
+  readonly greeted: Promise<void>;
+  private markGreeted!: () => void;
+
+  constructor (readonly info: NodeInfo, now: number) {
+    this.lastHeard = now;
     this.synced = new Promise(resolve => {
       this.markSynced = resolve;
     });
@@ -62,5 +107,170 @@ export class Peer {
 
   get id (): string {
     return this.info.id;
+  }
+
+  get greeting (): boolean {
+    return this.state === 'greeting';
+  }
+
+  /** its state is being re-read after it was greeted */
+  get syncing (): boolean {
+    return this.state === 'syncing';
+  }
+
+  heard (now: number): void {
+    this.lastHeard = now;
+  }
+
+  silentFor (now: number): number {
+    return now - this.lastHeard;
+  }
+
+  countInvalid (): void {
+    this.counters.invalid++;
+  }
+
+  onHeartbeat (heartbeat: Unsequenced<HeartbeatPayload>, self: string): HeartbeatVerdict {
+    this.ready = heartbeat.ready;
+    const notificationsSent = heartbeat.direct[self] || 0;
+
+    if (this.state === 'greeting') {
+      // everything up to these numbers was sent before this node listened
+      this.state = 'syncing';
+      this.seq = heartbeat.seq;
+      this.notificationSeq = notificationsSent;
+      this.markGreeted();
+      return { kind: 'first' };
+    }
+
+    const lostNotifications = Math.max(0, notificationsSent - this.notificationSeq);
+    this.notificationSeq += lostNotifications;
+    this.counters.lostNotifications += lostNotifications;
+    const missedBroadcasts = this.state === 'sane' ? Math.max(0, heartbeat.seq - this.seq) : 0;
+    if (missedBroadcasts > 0) {
+      this.counters.gaps++;
+    }
+    return { kind: 'watermarks', lostNotifications, missedBroadcasts };
+  }
+
+  onNotification (seq: number): NotificationVerdict {
+    if (this.state === 'greeting') {
+      return { kind: 'ignore' };
+    }
+    const verdict = checkSequence(this.notificationSeq, seq);
+    if (verdict === 'duplicate') {
+      this.counters.duplicates++;
+      return { kind: 'duplicate' };
+    }
+    const lost = seq - this.notificationSeq - 1;
+    this.counters.lostNotifications += lost;
+    this.notificationSeq = seq;
+    return { kind: 'deliver', lost };
+  }
+
+  onBroadcast (message: Sequenced<SyncPayload>): BroadcastVerdict {
+    if (this.state === 'greeting') {
+      return { kind: 'ignore' };
+    }
+    if (this.state === 'syncing') {
+      this.buffer.push(message);
+      return { kind: 'buffered' };
+    }
+    const verdict = checkSequence(this.seq, message.seq);
+    if (verdict === 'duplicate') {
+      this.counters.duplicates++;
+      return { kind: 'duplicate' };
+    }
+    if (verdict === 'gap') {
+      this.counters.gaps++;
+      this.buffer.push(message);
+      return { from: this.seq + 1, kind: 'gap', to: message.seq - 1 };
+    }
+    this.seq = message.seq;
+    return { kind: 'apply' };
+  }
+
+  /**
+   * Starts reading its state; false if a read is already under way (it then
+   * runs once more). The first read, after its first heartbeat, always starts.
+   */
+  beginResync (first: boolean): boolean {
+    if (this.state === 'syncing' && !first) {
+      this.resyncWanted = true;
+      return false;
+    }
+    this.state = 'syncing';
+    return true;
+  }
+
+  /** one read of its state begins: false once no further read is wanted */
+  nextRound (first: boolean, round: number): void {
+    this.resyncWanted = false;
+    if (!first || round > 1) {
+      this.counters.resyncs++;
+    }
+  }
+
+  get wantsAnotherRound (): boolean {
+    return this.resyncWanted;
+  }
+
+  get appliedSeq (): number {
+    return this.seq;
+  }
+
+  /**
+   * Once its state was read (its room writes up to `snapshotSeq` included),
+   * hands back the messages kept meanwhile, in order, each marked applied
+   * or not. Synchronous with the caller's loop: nothing can be kept unseen.
+   * `before`: the last number applied when the read began.
+   */
+  drain (before: number, snapshotSeq: number): Drained[] {
+    const kept = this.buffer.sort((a, b) => a.seq - b.seq);
+    this.buffer = [];
+    const drained: Drained[] = [];
+    let last = Math.max(before, snapshotSeq);
+
+    for (const message of kept) {
+      if (message.seq <= before || (message.t === 'room' && message.seq <= snapshotSeq)) {
+        if (message.seq <= before) {
+          this.counters.duplicates++;
+        }
+        drained.push({ apply: false, message });
+        continue;
+      }
+      if (message.seq > last + 1) {
+        this.counters.gaps++;
+        this.resyncWanted = true;
+      }
+      drained.push({ apply: true, message });
+      last = Math.max(last, message.seq);
+    }
+    this.seq = last;
+    return drained;
+  }
+
+  /** the read failed: what was kept is given up; retried at the next gap or heartbeat watermark */
+  abandonResync (): void {
+    this.resyncWanted = false;
+    for (const message of this.buffer) {
+      this.seq = Math.max(this.seq, message.seq);
+    }
+    this.buffer = [];
+  }
+
+  endResync (): void {
+    this.state = 'sane';
+    this.markSynced();
+  }
+
+  /** it left or was evicted: nobody waits for it any more */
+  forget (): void {
+    this.markSynced();
+    this.markGreeted();
+  }
+
+  view (): PeerView {
+    return { counters: { ...this.counters }, info: this.info, lastHeard: this.lastHeard, ready: this.ready, seq: this.seq };
   }
 }

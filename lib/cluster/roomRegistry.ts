@@ -17,11 +17,19 @@ function noChanges (): RoomChanges {
   return { appeared: [], vanished: [] };
 }
 
+/** What the host may read of the cluster's rooms */
+export interface RoomQueries {
+  has (room: string): boolean;
+  filter (room: string): RoomFilter | undefined;
+  usedElsewhere (room: string, except: string): boolean;
+  entries (): IterableIterator<{ room: string; filter: RoomFilter; total: number }>;
+}
+
 /**
  * This node's view of every room of the cluster: filter and per-node
  * subscription counts. Each node is the only writer of its own counts.
  */
-export class RoomRegistry {
+export class RoomRegistry implements RoomQueries {
   private readonly rooms = new Map<string, RoomEntry>();
   private readonly byNode = new Map<string, Set<string>>();
 

@@ -205,10 +205,6 @@ export class StateStore extends EventEmitter {
     return { members, registered: registered === 1 };
   }
 
-  async isAlive (id: string): Promise<boolean> {
-    return (await this.client.exists(KEYS.alive(id))) === 1;
-  }
-
   /**
    * @returns false when the node is not a member any more (nothing written)
    */
@@ -273,10 +269,5 @@ export class StateStore extends EventEmitter {
     }
 
     return result;
-  }
-
-  /** cluster-wide number of rooms and of nodes, for status */
-  async sizes (): Promise<{ rooms: number }> {
-    return { rooms: await this.client.hlen(KEYS.filters) };
   }
 }

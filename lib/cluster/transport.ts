@@ -26,6 +26,23 @@ export class RequestTimeoutError extends Error {
   }
 }
 
+/** What the core needs of its transport; tests decorate it to inject faults */
+export interface ClusterTransport {
+  readonly dropped: number;
+  readonly sent: { envelopes: number; messages: number };
+  readonly denied: number;
+  bind (): Promise<void>;
+  publish (topic: string, body: string): void;
+  setTopics (topics: string[]): void;
+  connectPeer (peer: string, pubUrl: string): void;
+  disconnectPeer (peer: string): void;
+  request (routerUrl: string, body: string, timeout: number): Promise<Buffer>;
+  drain (timeout: number): Promise<void>;
+  close (): void;
+}
+
+export type TransportFactory = (options: TransportOptions, onFrames: FrameHandler, onRequest: RequestHandler) => ClusterTransport;
+
 interface Outbound {
   topic: string;
   body: string;
@@ -46,7 +63,7 @@ const BATCH_CHARS = 64 * 1024;
  * send, a wake-up of 0mq's I/O thread and a receive per envelope under
  * load. On a quiet node a turn holds one envelope, sent alone.
  */
-export class Transport {
+export class Transport implements ClusterTransport {
   private readonly pub: Publisher;
   private readonly router: Router;
   private readonly subscribers = new Map<string, Subscriber>();
@@ -62,8 +79,6 @@ export class Transport {
   /** envelopes and 0mq messages published (their ratio is the batching) */
   readonly sent = { envelopes: 0, messages: 0 };
   private zap: ZapHandler | null = null;
-  /** fault injection (tests): returns true to lose a message on purpose */
-  loseOutbound: ((topic: string, body: string) => boolean) | null = null;
 
   constructor (
     private readonly options: TransportOptions,
@@ -130,7 +145,7 @@ export class Transport {
 
   /** Bounded outbound queue: beyond the high-water mark, envelopes are dropped and counted. */
   publish (topic: string, body: string): void {
-    if (this.closed || (this.loseOutbound && this.loseOutbound(topic, body))) {
+    if (this.closed) {
       return;
     }
     if (this.queued >= this.options.highWaterMark) {
@@ -190,10 +205,6 @@ export class Transport {
   /** applies to peers connected from now on */
   setTopics (topics: string[]): void {
     this.topics = topics;
-  }
-
-  hasPeer (peer: string): boolean {
-    return this.subscribers.has(peer);
   }
 
   connectPeer (peer: string, pubUrl: string): void {

@@ -1,5 +1,5 @@
 import type { ClusterHost, LocalRoom } from '../cluster/node';
-import type { DirectPayload, SyncPayload } from '../cluster/messages';
+import type { DirectPayload, HostPayload } from '../cluster/messages';
 import type { RoomChanges } from '../cluster/roomRegistry';
 import type { AppEvents } from './appEvents';
 import type { Lifecycle } from './lifecycle';
@@ -35,7 +35,7 @@ export class KuzzleHost implements ClusterHost {
     await this.adapters.notifications.dispatch(message);
   }
 
-  async onSync (_from: string, message: SyncPayload): Promise<void> {
+  async onSync (_from: string, message: HostPayload): Promise<void> {
     switch (message.t) {
       case 'storage':
         return this.adapters.storage.apply(message);
@@ -52,8 +52,7 @@ export class KuzzleHost implements ClusterHost {
       case 'shutdown':
         return this.adapters.lifecycle.applyShutdown();
       default:
-        // room, reset, leave and evicted are the core's own
-        return undefined;
+        return unknownKind(message);
     }
   }
 
@@ -70,4 +69,9 @@ export class KuzzleHost implements ClusterHost {
   async onJoined (): Promise<void> {
     await this.adapters.strategies.exchange();
   }
+}
+
+/** a kind added to HostPayload without a case above does not compile; at run time it is an error */
+function unknownKind (message: never): never {
+  throw new Error(`no adapter for cluster message ${JSON.stringify(message)}`);
 }

@@ -19,7 +19,6 @@ const LEAVE_TIMEOUT = 3000;
 export class Lifecycle {
   private readonly kuzzle: KuzzleInstance;
   private leaving: Promise<void> | null = null;
-  private readonly handlers = new Map<NodeJS.Signals, () => void>();
 
   constructor (private readonly context: PluginContext, private readonly node: ClusterNode) {
     this.kuzzle = context.accessors.kuzzle;
@@ -41,16 +40,8 @@ export class Lifecycle {
           }
         });
       };
-      this.handlers.set(signal, handler);
       process.on(signal, handler);
     }
-  }
-
-  uninstallSignalHandlers (): void {
-    for (const [signal, handler] of this.handlers) {
-      process.removeListener(signal, handler);
-    }
-    this.handlers.clear();
   }
 
   /** graceful leave, once, bounded in time */

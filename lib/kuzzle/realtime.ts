@@ -90,7 +90,7 @@ export class RealtimeSync {
   async onSubscribe (diff: SubscriptionDiff): Promise<SubscriptionDiff> {
     const filter = Array.isArray(diff.filters)
       ? { collection: diff.collection, filters: diff.filters, index: diff.index }
-      : this.node.registry.filter(diff.roomId) || this.published.get(diff.roomId) || null;
+      : this.node.rooms.filter(diff.roomId) || this.published.get(diff.roomId) || null;
     await this.publish(diff.roomId, filter);
     return diff;
   }
@@ -102,7 +102,7 @@ export class RealtimeSync {
 
   private async publish (roomId: string, filter: RoomFilter | null): Promise<void> {
     const count = this.localSize(roomId) || 0;
-    const known = filter || this.published.get(roomId) || this.node.registry.filter(roomId) || null;
+    const known = filter || this.published.get(roomId) || this.node.rooms.filter(roomId) || null;
 
     if (count > 0) {
       if (!known) {
@@ -122,7 +122,7 @@ export class RealtimeSync {
 
   /** refuses to drop a filter from Koncorde while another node still uses the room */
   async onRoomRemove (roomId: string): Promise<string> {
-    if (this.node.registry.usedElsewhere(roomId, this.node.id)) {
+    if (this.node.rooms.usedElsewhere(roomId, this.node.id)) {
       throw new Error(`room ${roomId} is still used by other cluster nodes`);
     }
     return roomId;
@@ -137,7 +137,7 @@ export class RealtimeSync {
       return request;
     }
 
-    let filter = this.node.registry.filter(roomId);
+    let filter = this.node.rooms.filter(roomId);
     if (!filter) {
       // it may still be replicating
       filter = await this.waitForRoom(roomId);
@@ -152,7 +152,7 @@ export class RealtimeSync {
     const deadline = Date.now() + this.waitForMissingRooms;
     while (Date.now() < deadline) {
       await new Promise(resolve => setTimeout(resolve, Math.min(50, this.waitForMissingRooms)));
-      const filter = this.node.registry.filter(roomId);
+      const filter = this.node.rooms.filter(roomId);
       if (filter) {
         return filter;
       }
@@ -164,9 +164,9 @@ export class RealtimeSync {
   // asks
 
   private async count (roomId: string): Promise<number> {
-    if (this.localSize(roomId) === null && !this.node.registry.has(roomId)) {
+    if (this.localSize(roomId) === null && !this.node.rooms.has(roomId)) {
       await this.waitForRoom(roomId);
-      if (!this.node.registry.has(roomId)) {
+      if (!this.node.rooms.has(roomId)) {
         // Kuzzle's own answer: the room_not_found error
         return (this.originalRoomSize as AskAnswerer)(roomId) as number;
       }
@@ -179,7 +179,7 @@ export class RealtimeSync {
     const allowed = new Map<string, Promise<boolean>>();
     const { Request } = this.context.constructors;
 
-    for (const { room, filter } of this.node.registry.entries()) {
+    for (const { room, filter } of this.node.rooms.entries()) {
       const key = `${filter.index}\u0000${filter.collection}`;
       let check = allowed.get(key);
       if (!check) {
@@ -240,7 +240,7 @@ export class RealtimeSync {
       }
       this.vanishing.delete(room);
       // gone for good (not back meanwhile), and not one this node's hotel clerk holds: Kuzzle removes those
-      if (!this.node.registry.has(room) && koncorde.hasFilter(room) && this.localSize(room) === null) {
+      if (!this.node.rooms.has(room) && koncorde.hasFilter(room) && this.localSize(room) === null) {
         koncorde.remove(room);
         debug('removed remote room %s', room);
       }

@@ -22,14 +22,14 @@ export class StrategySync {
 
   async onAdded (event: StrategyEvent): Promise<StrategyEvent> {
     if (event.strategy) {
-      await this.node.store.saveStrategy(event.name, { pluginName: event.pluginName, strategy: event.strategy });
+      await this.node.strategies.saveStrategy(event.name, { pluginName: event.pluginName, strategy: event.strategy });
       await this.node.broadcast({ name: event.name, op: 'add', pluginName: event.pluginName, strategy: event.strategy, t: 'strategy' }, true);
     }
     return event;
   }
 
   async onRemoved (event: StrategyEvent): Promise<StrategyEvent> {
-    await this.node.store.removeStrategy(event.name);
+    await this.node.strategies.removeStrategy(event.name);
     await this.node.broadcast({ name: event.name, op: 'remove', pluginName: event.pluginName, t: 'strategy' }, true);
     return event;
   }
@@ -73,14 +73,14 @@ export class StrategySync {
     const manager = this.kuzzle.pluginsManager;
     for (const name of manager.listStrategies()) {
       const { owner, strategy } = manager.strategies[name];
-      await this.node.store.saveStrategy(name, { pluginName: owner, strategy });
+      await this.node.strategies.saveStrategy(name, { pluginName: owner, strategy });
     }
     await this.reload();
   }
 
   /** registers the strategies stored in Redis */
   async reload (): Promise<void> {
-    const stored = await this.node.store.strategies();
+    const stored = await this.node.strategies.strategies();
     for (const [name, { pluginName, strategy }] of stored) {
       this.register(name, pluginName, strategy);
     }

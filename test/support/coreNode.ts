@@ -2,7 +2,7 @@ import { fork, spawn, ChildProcess } from 'child_process';
 import * as path from 'path';
 
 import type { Command, Event } from './coreNodeProcess';
-import type { DirectPayload, RoomFilter, SyncPayload } from '../../lib/cluster/messages';
+import type { DirectPayload, HostPayload, RoomFilter } from '../../lib/cluster/messages';
 import { freePorts } from './ports';
 import { kill, track, waitExit } from './processes';
 
@@ -25,7 +25,7 @@ export interface NodeStatusReply {
 /** A core node process (see coreNodeProcess.ts) */
 export class CoreNode {
   readonly notifications: Array<{ from: string; message: DirectPayload }> = [];
-  readonly syncs: Array<{ from: string; message: SyncPayload }> = [];
+  readonly syncs: Array<{ from: string; message: HostPayload }> = [];
   readonly logs: string[] = [];
   id = '';
   private nextId = 1;

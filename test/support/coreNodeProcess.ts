@@ -7,13 +7,14 @@
  */
 import { loadConfig } from '../../lib/config';
 import { ClusterHost, ClusterNode, LocalRoom } from '../../lib/cluster/node';
-import type { DirectPayload, RoomFilter, SyncPayload } from '../../lib/cluster/messages';
+import type { DirectPayload, HostPayload, RoomFilter } from '../../lib/cluster/messages';
+import { FaultyTransport, faultyTransportFactory } from './faultyTransport';
 
 export type Command =
   | { id: number; cmd: 'join' }
   | { id: number; cmd: 'subscribe'; room: string; count: number; filter: RoomFilter }
   | { id: number; cmd: 'notify'; rooms: string[]; content: unknown }
-  | { id: number; cmd: 'broadcast'; message: SyncPayload }
+  | { id: number; cmd: 'broadcast'; message: HostPayload }
   | { id: number; cmd: 'status' }
   | { id: number; cmd: 'reset' }
   | { id: number; cmd: 'stop' }
@@ -25,7 +26,7 @@ export type Command =
 export type Event =
   | { event: 'reply'; id: number; result?: unknown; error?: string }
   | { event: 'notification'; from: string; message: DirectPayload }
-  | { event: 'sync'; from: string; message: SyncPayload }
+  | { event: 'sync'; from: string; message: HostPayload }
   | { event: 'rooms'; appeared: string[]; vanished: string[] };
 
 function emit (event: Event): void {
@@ -36,11 +37,13 @@ function emit (event: Event): void {
 
 const config = loadConfig(JSON.parse(process.argv[2]));
 const local = new Map<string, LocalRoom>();
+const transports: FaultyTransport[] = [];
 const node = new ClusterNode(config, {
   error: msg => process.stderr.write(`ERROR [cluster] ${msg}\n`),
   info: msg => process.stderr.write(`INFO [cluster] ${msg}\n`),
   warn: msg => process.stderr.write(`WARN [cluster] ${msg}\n`),
-});
+}, { transport: faultyTransportFactory(made => transports.push(made)) });
+const transport = transports[0];
 
 const host: ClusterHost = {
   localRooms: () => Array.from(local.values()),
@@ -84,19 +87,19 @@ async function handle (command: Command): Promise<unknown> {
       return {
         health: node.health(),
         id: node.id,
-        rooms: Array.from(node.registry.entries()).map(e => ({ room: e.room, total: e.total })),
+        rooms: Array.from(node.rooms.entries()).map(e => ({ room: e.room, total: e.total })),
         status: node.status(),
       };
     case 'reset':
       await node.reset();
       return null;
     case 'lose':
-      node.injectOutboundLoss(command.rate > 0
+      transport.lose(command.rate > 0
         ? type => command.types.includes(type) && Math.random() < command.rate
         : null);
       return null;
     case 'cut':
-      node.injectCut(command.peers);
+      transport.cut(command.peers);
       return null;
     case 'block': {
       // a busy event loop: a peer that cannot keep up

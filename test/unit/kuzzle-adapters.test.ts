@@ -24,9 +24,10 @@ function fakeNode (registry = new RoomRegistry()) {
     notify: sinon.stub().returns(1),
     registry,
     remoteCount: (room: string) => registry.total(room, 'self'),
+    rooms: registry,
     setLocalRoom: sinon.stub().resolves(),
     stop: sinon.stub().resolves(),
-    store: {
+    strategies: {
       removeStrategy: sinon.stub().resolves(),
       saveStrategy: sinon.stub().resolves(),
       strategies: sinon.stub().resolves(new Map()),
@@ -297,10 +298,10 @@ describe('Kuzzle adapters', () => {
       const sync = new StrategySync(context, node as unknown as ClusterNode);
       const event = { name: 's', pluginName: 'p', strategy };
       should(await sync.onAdded(event)).equal(event);
-      should(node.store.saveStrategy.calledOnceWith('s', { pluginName: 'p', strategy })).be.true();
+      should(node.strategies.saveStrategy.calledOnceWith('s', { pluginName: 'p', strategy })).be.true();
       should(node.broadcast.firstCall.args[0]).eql({ name: 's', op: 'add', pluginName: 'p', strategy, t: 'strategy' });
       await sync.onRemoved({ name: 's', pluginName: 'p' });
-      should(node.store.removeStrategy.calledOnceWith('s')).be.true();
+      should(node.strategies.removeStrategy.calledOnceWith('s')).be.true();
     });
 
     it('registers the peers\' strategies, skipping identical ones, and logs failures', () => {

@@ -1,0 +1,138 @@
+import createDebug from 'debug';
+
+import type { Clock } from './clock';
+import type { Identity } from './identity';
+import type { Logger } from './logger';
+import {
+  AckMessage, BROADCAST_TOPIC, DirectPayload, Envelope, HeartbeatPayload, HelloRequest,
+  InvalidMessageError, Sequenced, SyncPayload, Unsequenced, decode, nodeTopic,
+} from './messages';
+import { PeerCounters, noCounters } from './peer';
+import type { Peer } from './peer';
+
+const debugMessages = createDebug('kuzzle:cluster:messages');
+
+/** what the inbox hands on, once a message is checked: one method per stream */
+export interface InboundHandlers {
+  heartbeat (peer: Peer, heartbeat: Unsequenced<HeartbeatPayload>): void;
+  ack (peer: Peer, ack: Unsequenced<AckMessage>): void;
+  notification (peer: Peer, notification: Sequenced<DirectPayload>): void;
+  broadcast (peer: Peer, message: Sequenced<SyncPayload>): void;
+}
+
+/**
+ * Checks everything that arrives before anything acts on it: frame shape,
+ * size, protocol version, kind, claimed sender, topic. What fails is dropped,
+ * counted (on the peer it came from, or as unattributed) and logged once per
+ * source and kind.
+ */
+export class Inbox {
+  private readonly logged = new Set<string>();
+  /** frames dropped before a peer could be identified (router port) */
+  private readonly unattributedCounters = noCounters();
+
+  constructor (
+    private readonly identity: Identity,
+    private readonly peers: { peer (id: string): Peer | undefined },
+    private readonly maxMessageSize: number,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly handlers: InboundHandlers,
+  ) {}
+
+  get unattributed (): PeerCounters {
+    return { ...this.unattributedCounters };
+  }
+
+  /** one 0mq message from a peer's PUB: a topic, then one or more envelopes */
+  onFrames (peerId: string, frames: Buffer[]): void {
+    const peer = this.peers.peer(peerId);
+    if (!peer) {
+      return;
+    }
+    if (frames.length < 2) {
+      this.invalid(peer, peerId, new InvalidMessageError('malformed', `expected a topic and envelopes, got ${frames.length} frame(s)`));
+      return;
+    }
+    const topic = frames[0].toString();
+    for (let i = 1; i < frames.length && this.peers.peer(peerId) === peer; i++) {
+      this.onEnvelope(peer, topic, frames[i]);
+    }
+  }
+
+  /** a request on the ROUTER: a single-frame hello, or null (counted) */
+  hello (frames: Buffer[]): Unsequenced<HelloRequest> | null {
+    try {
+      if (frames.length !== 1) {
+        throw new InvalidMessageError('malformed', `expected 1 frame, got ${frames.length}`);
+      }
+      const request = decode(frames[0], this.maxMessageSize);
+      if (request.t !== 'hello') {
+        throw new InvalidMessageError('type', `"${request.t}" is not a router request`);
+      }
+      return request;
+    }
+    catch (error) {
+      this.invalid(undefined, 'router', error as Error);
+      return null;
+    }
+  }
+
+  private onEnvelope (peer: Peer, topic: string, frame: Buffer): void {
+    let envelope: Envelope;
+    try {
+      envelope = decode(frame, this.maxMessageSize);
+    }
+    catch (error) {
+      this.invalid(peer, peer.id, error as Error);
+      return;
+    }
+    if (envelope.from !== peer.id) {
+      this.invalid(peer, peer.id, new InvalidMessageError('malformed', `sender claims to be ${envelope.from}`));
+      return;
+    }
+    const expectedTopic = isTargeted(envelope) ? nodeTopic(this.identity.id) : BROADCAST_TOPIC;
+    if (topic !== expectedTopic) {
+      this.invalid(peer, peer.id, new InvalidMessageError('malformed', `message "${envelope.t}" on topic ${topic}`));
+      return;
+    }
+
+    peer.heard(this.clock.now());
+    debugMessages('%s <- %s %s', this.identity.id, peer.id, envelope.t);
+
+    switch (envelope.t) {
+      case 'heartbeat':
+        return this.handlers.heartbeat(peer, envelope);
+      case 'ack':
+        return this.handlers.ack(peer, envelope);
+      case 'document':
+      case 'user':
+        return this.handlers.notification(peer, envelope);
+      case 'hello':
+      case 'welcome':
+        return this.invalid(peer, peer.id, new InvalidMessageError('type', `"${envelope.t}" is a router message`));
+      default:
+        return this.handlers.broadcast(peer, envelope);
+    }
+  }
+
+  private invalid (peer: Peer | undefined, source: string, error: Error): void {
+    if (peer) {
+      peer.countInvalid();
+    }
+    else {
+      this.unattributedCounters.invalid++;
+    }
+    const kind = error instanceof InvalidMessageError ? error.kind : 'malformed';
+    const key = `${source}/${kind}`;
+    if (!this.logged.has(key)) {
+      this.logged.add(key);
+      this.log.warn(`dropping invalid message from ${source}: ${error.message} (logged once per source and kind; see status counters)`);
+    }
+  }
+}
+
+/** notifications and acknowledgements go to one node, on its own topic */
+function isTargeted (envelope: Envelope): boolean {
+  return envelope.t === 'document' || envelope.t === 'user' || envelope.t === 'ack';
+}

@@ -1,0 +1,76 @@
+import type { Health } from './health';
+import type { PeerCounters, PeerView } from './peer';
+import type { RoomRegistry } from './roomRegistry';
+import type { NodeInfo } from './state';
+
+export interface NodeStatus {
+  id: string;
+  pub: string;
+  router: string;
+  ready: boolean;
+  /** ms since the last message from that node (0 for the local node) */
+  lastHeartbeatAge: number;
+  /** last sequence number sent (local node) or applied (peer) */
+  seq: number;
+  counters: PeerCounters | null;
+  rooms: number;
+  subscriptions: number;
+}
+
+export interface ClusterNodeStatus {
+  self: NodeStatus;
+  peers: NodeStatus[];
+  health: Health;
+  /** rooms and subscriptions of the whole cluster */
+  cluster: { rooms: number; subscriptions: number };
+  evictions: number;
+  dropped: number;
+  denied: number;
+  unattributed: PeerCounters;
+  sent: { envelopes: number; messages: number };
+}
+
+export interface StatusFacts {
+  self: NodeInfo;
+  seq: number;
+  health: Health;
+  peers: PeerView[];
+  registry: RoomRegistry;
+  now: number;
+  evictions: number;
+  transport: { dropped: number; denied: number; sent: { envelopes: number; messages: number } };
+  unattributed: PeerCounters;
+}
+
+/** The status projection: what `cluster:status` shows of this node and its peers */
+export function statusOf (facts: StatusFacts): ClusterNodeStatus {
+  const { registry } = facts;
+  const shape = (info: NodeInfo) => ({
+    id: info.id,
+    pub: info.pub,
+    rooms: registry.roomsOf(info.id).length,
+    router: info.router,
+    subscriptions: registry.subscriptionsOf(info.id),
+  });
+  let subscriptions = 0;
+  for (const { total } of registry.entries()) {
+    subscriptions += total;
+  }
+  return {
+    cluster: { rooms: registry.size, subscriptions },
+    denied: facts.transport.denied,
+    dropped: facts.transport.dropped,
+    evictions: facts.evictions,
+    health: facts.health,
+    peers: facts.peers.map(peer => ({
+      ...shape(peer.info),
+      counters: peer.counters,
+      lastHeartbeatAge: facts.now - peer.lastHeard,
+      ready: peer.ready,
+      seq: peer.seq,
+    })),
+    self: { ...shape(facts.self), counters: null, lastHeartbeatAge: 0, ready: facts.health.ok, seq: facts.seq },
+    sent: { ...facts.transport.sent },
+    unattributed: facts.unattributed,
+  };
+}
