@@ -33,6 +33,18 @@ export interface Timers {
   ackTimeout: number;
 }
 
+/** what each node keeps of the notifications it sent, to replay what a link lost */
+export interface ReplayConfig {
+  /** notifications kept per destination node (0: none, nothing is replayed) */
+  maxMessages: number;
+  /** bytes kept per destination node */
+  maxBytes: number;
+  /** ms a notification stays replayable */
+  maxAge: number;
+  /** ms a receiver holds back a peer's later notifications while it asks for the missing ones */
+  holdBack: number;
+}
+
 export type RedisConfig =
   | { mode: 'standalone'; options: Record<string, unknown> }
   | { mode: 'cluster'; nodes: Array<Record<string, unknown>>; options: Record<string, unknown> };
@@ -54,6 +66,7 @@ export interface ClusterConfig {
   maxMessageSize: number;
   /** optional CURVE authentication/encryption of inter-node traffic */
   curve: CurveConfig | null;
+  replay: ReplayConfig;
 }
 
 export class ConfigurationError extends Error {
@@ -72,6 +85,17 @@ export const DEFAULT_TIMERS: Timers = Object.freeze({
   waitForMissingRooms: 500,
 });
 
+/**
+ * A few seconds of heavy traffic: 3,000 notifications/s of about 1 KB to one
+ * node is 3 MB/s; 5 s of it fits both the count and the byte bounds.
+ */
+export const DEFAULT_REPLAY: ReplayConfig = Object.freeze({
+  holdBack: 250,
+  maxAge: 5000,
+  maxBytes: 16 * 1024 * 1024,
+  maxMessages: 20000,
+});
+
 const DEFAULTS = Object.freeze({
   bindings: { pub: 'tcp://[_site_:ipv4]:7511', router: 'tcp://[_site_:ipv4]:7510' },
   highWaterMark: 50000,
@@ -85,7 +109,7 @@ const KUZZLE_PLUGIN_KEYS = ['privileged', 'pipeWarnTime', 'pipeTimeout', 'initTi
 const TOP_LEVEL_KEYS = [
   ...KUZZLE_PLUGIN_KEYS,
   'bindings', 'minimumNodes', 'retryJoin', 'timers', 'redis', 'highWaterMark',
-  'maxMessageSize', 'curve',
+  'maxMessageSize', 'curve', 'replay',
 ];
 
 function isPlainObject (value: unknown): value is Record<string, unknown> {
@@ -340,6 +364,22 @@ function parseCurve (value: unknown): CurveConfig | null {
   return { publicKey: value.publicKey as string, secretKey: value.secretKey as string };
 }
 
+function parseReplay (value: unknown): ReplayConfig {
+  const replay = value === undefined ? {} : value;
+  if (!isPlainObject(replay)) {
+    throw new ConfigurationError('replay', `expected an object with keys ${Object.keys(DEFAULT_REPLAY).join(', ')}`);
+  }
+  assertKnownKeys(replay, Object.keys(DEFAULT_REPLAY), 'replay.');
+  const r = (name: keyof ReplayConfig, min: number, max: number): number =>
+    pickInteger(replay, name, DEFAULT_REPLAY[name], min, max, 'replay.');
+  return {
+    holdBack: r('holdBack', 10, 60000),
+    maxAge: r('maxAge', 0, 3600000),
+    maxBytes: r('maxBytes', 0, 1024 * 1024 * 1024),
+    maxMessages: r('maxMessages', 0, 10000000),
+  };
+}
+
 /**
  * Deep-merges the user's configuration with the defaults and validates every
  * value. Throws a ConfigurationError naming the faulty key.
@@ -397,6 +437,7 @@ export function loadConfig (
   return {
     bindings: { pub, router },
     curve: parseCurve(user.curve),
+    replay: parseReplay(user.replay),
     highWaterMark: pickInteger(user, 'highWaterMark', DEFAULTS.highWaterMark, 1),
     maxMessageSize: pickInteger(user, 'maxMessageSize', DEFAULTS.maxMessageSize, 1024),
     minimumNodes: pickInteger(user, 'minimumNodes', DEFAULTS.minimumNodes, 1, 1000),

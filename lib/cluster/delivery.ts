@@ -6,13 +6,14 @@ import type { Logger } from './logger';
 import type { Membership } from './membership';
 import type { AckMessage, DirectPayload, HeartbeatPayload, Sequenced, SyncPayload, Unsequenced } from './messages';
 import type { Peer } from './peer';
+import type { Replay } from './replay';
 import type { Resync } from './resync';
 import type { RoomRegistry } from './roomRegistry';
 
 /**
  * What a peer's checked messages do here: each is put to the peer's
- * ordering, and its verdict applied — delivered, applied, kept, counted as
- * lost, or sent to a resync.
+ * ordering, and its verdict applied — delivered, applied, kept, held back
+ * behind a replay, or sent to a resync.
  */
 export class Delivery implements InboundHandlers {
   constructor (
@@ -22,6 +23,7 @@ export class Delivery implements InboundHandlers {
     private readonly host: HostLink,
     private readonly acks: Acks,
     private readonly resync: Resync,
+    private readonly replay: Replay,
     private readonly log: Logger,
   ) {}
 
@@ -31,8 +33,8 @@ export class Delivery implements InboundHandlers {
       void this.resync.peer(peer, 'join');
       return;
     }
-    if (verdict.lostNotifications > 0) {
-      this.lost(peer, verdict.lostNotifications);
+    if (verdict.missingNotifications) {
+      void this.replay.recover(peer, verdict.missingNotifications);
     }
     if (verdict.missedBroadcasts > 0) {
       this.log.warn(`lost the last ${verdict.missedBroadcasts} message(s) from ${peer.id}: resynchronizing`);
@@ -45,19 +47,13 @@ export class Delivery implements InboundHandlers {
   }
 
   notification (peer: Peer, notification: Sequenced<DirectPayload>): void {
-    const verdict = peer.onNotification(notification.seq);
-    if (verdict.kind !== 'deliver') {
-      return;
+    const verdict = peer.onNotification(notification);
+    if (verdict.kind === 'deliver') {
+      void this.host.onNotification(peer.id, notification);
     }
-    if (verdict.lost > 0) {
-      this.lost(peer, verdict.lost);
+    else if (verdict.kind === 'recover') {
+      void this.replay.recover(peer, verdict.missing);
     }
-    void this.host.onNotification(peer.id, notification);
-  }
-
-  private lost (peer: Peer, count: number): void {
-    this.log.warn(`${count} notification(s) from ${peer.id} were lost (slow or dropped link): resynchronizing`);
-    void this.resync.peer(peer, 'gap');
   }
 
   broadcast (peer: Peer, message: Sequenced<SyncPayload>): void {

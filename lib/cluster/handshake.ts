@@ -4,9 +4,8 @@ import createDebug from 'debug';
 import type { Timers } from '../config';
 import { Clock, sleep } from './clock';
 import type { Identity } from './identity';
-import type { Inbox } from './inbox';
 import type { Membership } from './membership';
-import { HelloReply, HelloRequest, encode } from './messages';
+import { HelloReply, HelloRequest, Unsequenced, encode } from './messages';
 import type { Outbox } from './outbox';
 import type { Peer } from './peer';
 import type { ClusterTransport } from './transport';
@@ -22,7 +21,6 @@ export interface HandshakeOptions {
   transport: ClusterTransport;
   outbox: Outbox;
   membership: Membership;
-  inbox: Inbox;
   clock: Clock;
   isJoined: () => boolean;
   isReady: () => boolean;
@@ -58,19 +56,15 @@ export class Handshake {
     }
   }
 
-  /** a request on this node's ROUTER: the reply, or null for none */
-  async answer (frames: Buffer[]): Promise<string | null> {
-    const { identity, inbox, isJoined, isReady, membership, outbox } = this.options;
-    const hello = inbox.hello(frames);
-    if (!hello) {
-      return null;
-    }
+  /** a hello on this node's ROUTER: the reply */
+  answer (hello: Unsequenced<HelloRequest>): string[] {
+    const { identity, isJoined, isReady, membership, outbox } = this.options;
     if (hello.from !== identity.id && !membership.peer(hello.from) && isJoined()) {
       // unknown yet: only a registered member becomes a peer (checked by its snapshot)
       membership.add({ id: hello.from, pub: hello.pub, router: hello.router, startedAt: 0, version: '' });
     }
     outbox.heartbeat(isReady());
     const reply: HelloReply = { id: hello.id, t: 'welcome' };
-    return encode(identity.id, reply);
+    return [encode(identity.id, reply)];
   }
 }

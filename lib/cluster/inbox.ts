@@ -4,8 +4,8 @@ import type { Clock } from './clock';
 import type { Identity } from './identity';
 import type { Logger } from './logger';
 import {
-  AckMessage, BROADCAST_TOPIC, DirectPayload, Envelope, HeartbeatPayload, HelloRequest,
-  InvalidMessageError, Sequenced, SyncPayload, Unsequenced, decode, nodeTopic,
+  AckMessage, BROADCAST_TOPIC, DirectPayload, Envelope, HeartbeatPayload, InvalidMessageError,
+  RouterRequest, Sequenced, SyncPayload, Unsequenced, decode, nodeTopic,
 } from './messages';
 import { PeerCounters, noCounters } from './peer';
 import type { Peer } from './peer';
@@ -60,14 +60,14 @@ export class Inbox {
     }
   }
 
-  /** a request on the ROUTER: a single-frame hello, or null (counted) */
-  hello (frames: Buffer[]): Unsequenced<HelloRequest> | null {
+  /** a request on the ROUTER: a single-frame hello or replay request, or null (counted) */
+  request (frames: Buffer[]): Unsequenced<RouterRequest> | null {
     try {
       if (frames.length !== 1) {
         throw new InvalidMessageError('malformed', `expected 1 frame, got ${frames.length}`);
       }
       const request = decode(frames[0], this.maxMessageSize);
-      if (request.t !== 'hello') {
+      if (request.t !== 'hello' && request.t !== 'replay') {
         throw new InvalidMessageError('type', `"${request.t}" is not a router request`);
       }
       return request;
@@ -110,13 +110,16 @@ export class Inbox {
         return this.handlers.notification(peer, envelope);
       case 'hello':
       case 'welcome':
+      case 'replay':
+      case 'replayed':
         return this.invalid(peer, peer.id, new InvalidMessageError('type', `"${envelope.t}" is a router message`));
       default:
         return this.handlers.broadcast(peer, envelope);
     }
   }
 
-  private invalid (peer: Peer | undefined, source: string, error: Error): void {
+  /** counts and logs (once per source and kind) a message that failed its checks */
+  invalid (peer: Peer | undefined, source: string, error: Error): void {
     if (peer) {
       peer.countInvalid();
     }

@@ -115,19 +115,27 @@ export interface AckMessage { t: 'ack'; of: number[] }
 
 export interface HelloRequest { t: 'hello'; id: string; pub: string; router: string }
 export interface HelloReply { t: 'welcome'; id: string }
+/** "send me again your notifications to me numbered first..last" */
+export interface ReplayRequest { t: 'replay'; id: string; first: number; last: number }
+/** followed by `count` frames: the envelopes still kept, as they were first sent, in order */
+export interface ReplayReply { t: 'replayed'; id: string; count: number }
 
-export type Payload = SyncPayload | HeartbeatPayload | DirectPayload | AckMessage | HelloRequest | HelloReply;
+export type RouterRequest = HelloRequest | ReplayRequest;
+export type RouterReply = HelloReply | ReplayReply;
+
+export type Payload = SyncPayload | HeartbeatPayload | DirectPayload | AckMessage | RouterRequest | RouterReply;
 export type MessageKind = Payload['t'];
 
 /** `ack`: the sender waits for every peer to acknowledge this message */
 export interface EnvelopeFields { v: number; from: string; ack?: boolean }
 /** a message numbered in its sender's broadcast stream, or in its stream to one node */
 export type Sequenced<P extends SyncPayload | DirectPayload> = EnvelopeFields & P & { seq: number };
-export type Unsequenced<P extends HeartbeatPayload | AckMessage | HelloRequest | HelloReply> = EnvelopeFields & P;
+export type Unsequenced<P extends HeartbeatPayload | AckMessage | RouterRequest | RouterReply> = EnvelopeFields & P;
 /** what decode() returns: a valid envelope of a known kind */
 export type Envelope =
   | Sequenced<SyncPayload> | Sequenced<DirectPayload>
-  | Unsequenced<HeartbeatPayload> | Unsequenced<AckMessage> | Unsequenced<HelloRequest> | Unsequenced<HelloReply>;
+  | Unsequenced<HeartbeatPayload> | Unsequenced<AckMessage>
+  | Unsequenced<HelloRequest> | Unsequenced<HelloReply> | Unsequenced<ReplayRequest> | Unsequenced<ReplayReply>;
 
 export class InvalidMessageError extends Error {
   /** error kind, for counters */
@@ -251,6 +259,18 @@ const validators: { readonly [K in MessageKind]: (o: Obj) => void } = {
     str(o, 'router');
   },
   leave: () => undefined,
+  replay: o => {
+    str(o, 'id');
+    nat(o, 'first');
+    nat(o, 'last');
+    if ((o.first as number) < 1 || (o.last as number) < (o.first as number)) {
+      fail('fields "first".."last" must be a range of positive integers');
+    }
+  },
+  replayed: o => {
+    str(o, 'id');
+    nat(o, 'count');
+  },
   reset: () => undefined,
   room: o => {
     str(o, 'room');
@@ -297,6 +317,8 @@ const SEQUENCED: { readonly [K in MessageKind]: boolean } = {
   heartbeat: false,
   hello: false,
   leave: true,
+  replay: false,
+  replayed: false,
   reset: true,
   room: true,
   security: true,

@@ -13,6 +13,8 @@ import type { Logger } from './logger';
 import { Membership } from './membership';
 import { BROADCAST_TOPIC, DirectPayload, HostPayload, RoomFilter, nodeTopic } from './messages';
 import { Outbox } from './outbox';
+import { Replay } from './replay';
+import { ReplayBuffer } from './replayBuffer';
 import { Resync } from './resync';
 import { RoomQueries, RoomRegistry } from './roomRegistry';
 import { StateStore } from './state';
@@ -58,6 +60,8 @@ export class ClusterNode {
   private readonly resync: Resync;
   private readonly delivery: Delivery;
   private readonly handshake: Handshake;
+  private readonly replay: Replay;
+  private readonly replayBuffer: ReplayBuffer;
   private joined = false;
   private joining: Promise<void> | null = null;
   private stopped = false;
@@ -84,12 +88,13 @@ export class ClusterNode {
         routerUrl: config.bindings.router.url,
       },
       (peer, frames) => this.inbox.onFrames(peer, frames),
-      frames => this.handshake.answer(frames));
+      async frames => this.answer(frames));
     this.transport.setTopics([BROADCAST_TOPIC, nodeTopic(identity.id)]);
 
     const isReady = () => this.health().ok;
     this.acks = new Acks(clock, config.timers.ackTimeout, (peer, of) => this.outbox.ack(peer, of));
-    this.outbox = new Outbox(identity, this.transport, this.acks, () => this.membership.ackingPeers());
+    this.replayBuffer = new ReplayBuffer(clock, config.replay);
+    this.outbox = new Outbox(identity, this.transport, this.acks, () => this.membership.ackingPeers(), this.replayBuffer);
     this.membership = new Membership({
       clock, identity, isReady, log,
       listener: {
@@ -112,10 +117,16 @@ export class ClusterNode {
       acks: this.acks, apply: (peer, message) => this.delivery.apply(peer, message), host: this.host,
       identity, log, membership: this.membership, outbox: this.outbox, registry: this.registry, store: this.store,
     });
-    this.delivery = new Delivery(identity, this.membership, this.registry, this.host, this.acks, this.resync, log);
-    this.inbox = new Inbox(identity, this.membership, config.maxMessageSize, clock, log, this.delivery);
+    this.inbox = new Inbox(identity, this.membership, config.maxMessageSize, clock, log,
+      { ack: (p, m) => this.delivery.ack(p, m), broadcast: (p, m) => this.delivery.broadcast(p, m),
+        heartbeat: (p, m) => this.delivery.heartbeat(p, m), notification: (p, m) => this.delivery.notification(p, m) });
+    this.replay = new Replay({
+      buffer: this.replayBuffer, holdBack: config.replay.holdBack, host: this.host, identity, inbox: this.inbox, log,
+      maxMessageSize: config.maxMessageSize, membership: this.membership, resync: this.resync, transport: this.transport,
+    });
+    this.delivery = new Delivery(identity, this.membership, this.registry, this.host, this.acks, this.resync, this.replay, log);
     this.handshake = new Handshake({
-      clock, identity, inbox: this.inbox, isJoined: () => this.joined, isReady,
+      clock, identity, isJoined: () => this.joined, isReady,
       membership: this.membership, outbox: this.outbox, timers: config.timers, transport: this.transport,
     });
 
@@ -132,6 +143,15 @@ export class ClusterNode {
 
   get id (): string {
     return this.identity.id;
+  }
+
+  /** a request on this node's ROUTER */
+  private answer (frames: Buffer[]): string[] | null {
+    const request = this.inbox.request(frames);
+    if (!request) {
+      return null;
+    }
+    return request.t === 'hello' ? this.handshake.answer(request) : this.replay.answer(request);
   }
 
   /** the cluster's rooms, read-only */
@@ -324,7 +344,7 @@ export class ClusterNode {
       evictions: this.evictions,
       health: this.health(),
       now: this.clock.now(),
-      peers: this.membership.all().map(peer => peer.view()),
+      peers: this.membership.all().map(peer => ({ ...peer.view(), buffered: this.replayBuffer.size(peer.id) })),
       registry: this.registry,
       self: this.identity.info,
       seq: this.outbox.lastSeq,

@@ -1,5 +1,6 @@
 import type { Acks } from './acks';
 import type { Identity } from './identity';
+import type { ReplayBuffer } from './replayBuffer';
 import {
   AckMessage, BROADCAST_TOPIC, DirectPayload, HeartbeatPayload, SyncPayload,
   encode, encodeNotification, nodeTopic,
@@ -9,7 +10,8 @@ import type { ClusterTransport } from './transport';
 /**
  * Everything this node sends on its PUB socket: the sequenced broadcast
  * stream (one numbering for all peers), notifications (one numbering per
- * destination node), heartbeats announcing both, and acknowledgements.
+ * destination node, kept for replay), heartbeats announcing both, and
+ * acknowledgements.
  */
 export class Outbox {
   private seq = 0;
@@ -23,6 +25,7 @@ export class Outbox {
     private readonly transport: ClusterTransport,
     private readonly acks: Acks,
     private readonly ackingPeers: () => string[],
+    private readonly replay: ReplayBuffer,
   ) {}
 
   /** reserves the next broadcast number (a room write takes it before reaching Redis) */
@@ -63,7 +66,9 @@ export class Outbox {
       }
       const seq = (this.notificationSeq.get(node) || 0) + 1;
       this.notificationSeq.set(node, seq);
-      this.transport.publish(nodeTopic(node), encodeNotification(this.identity.id, payload, seq, encoded.json));
+      const body = encodeNotification(this.identity.id, payload, seq, encoded.json);
+      this.replay.keep(node, seq, body);
+      this.transport.publish(nodeTopic(node), body);
     }
   }
 
@@ -84,6 +89,7 @@ export class Outbox {
   /** a peer is gone: its notification numbering with it */
   forget (peer: string): void {
     this.notificationSeq.delete(peer);
+    this.replay.forget(peer);
   }
 
   /** a new incarnation (after an eviction) numbers everything from 1 again */
@@ -91,5 +97,6 @@ export class Outbox {
     this.seq = 0;
     this.sentSeq = 0;
     this.notificationSeq.clear();
+    this.replay.clear();
   }
 }

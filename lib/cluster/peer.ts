@@ -1,4 +1,4 @@
-import type { HeartbeatPayload, Sequenced, SyncPayload, Unsequenced } from './messages';
+import type { DirectPayload, HeartbeatPayload, Sequenced, SyncPayload, Unsequenced } from './messages';
 import type { NodeInfo } from './state';
 
 export interface PeerCounters {
@@ -10,12 +10,14 @@ export interface PeerCounters {
   duplicates: number;
   /** frames that failed validation, dropped */
   invalid: number;
-  /** notifications addressed to this node that never arrived */
+  /** notifications addressed to this node that never arrived, nor could be replayed */
   lostNotifications: number;
+  /** notifications a link lost that the peer sent again */
+  replayed: number;
 }
 
 export function noCounters (): PeerCounters {
-  return { duplicates: 0, gaps: 0, invalid: 0, lostNotifications: 0, resyncs: 0 };
+  return { duplicates: 0, gaps: 0, invalid: 0, lostNotifications: 0, replayed: 0, resyncs: 0 };
 }
 
 export type SequenceVerdict = 'apply' | 'duplicate' | 'gap';
@@ -35,17 +37,31 @@ export function checkSequence (last: number, seq: number): SequenceVerdict {
  */
 export type PeerState = 'greeting' | 'syncing' | 'sane';
 
+/** notifications first..last never arrived: ask the peer for them */
+export interface Missing { first: number; last: number }
+
 export type HeartbeatVerdict =
   /** the peer's numbers are known from now on: read its state */
   | { kind: 'first' }
-  /** notifications announced but never received; broadcast messages missed (0 while syncing) */
-  | { kind: 'watermarks'; lostNotifications: number; missedBroadcasts: number };
+  /** notifications announced but never received (null: none); broadcast messages missed (0 while syncing) */
+  | { kind: 'watermarks'; missingNotifications: Missing | null; missedBroadcasts: number };
 
 export type NotificationVerdict =
   | { kind: 'ignore' }
   | { kind: 'duplicate' }
-  /** deliver it; `lost` notifications before it never arrived */
-  | { kind: 'deliver'; lost: number };
+  | { kind: 'deliver' }
+  /** held back behind a replay already asked for */
+  | { kind: 'held' }
+  /** held back: ask for the missing ones */
+  | { kind: 'recover'; missing: Missing };
+
+/** once a replay answered (or did not): what to deliver, in order, and what is lost for good */
+export interface Recovered {
+  deliver: Array<Sequenced<DirectPayload>>;
+  lost: number;
+  /** more went missing among the held-back ones meanwhile: ask again */
+  again: Missing | null;
+}
 
 export type BroadcastVerdict =
   | { kind: 'ignore' }
@@ -69,6 +85,8 @@ export interface PeerView {
   lastHeard: number;
   seq: number;
   counters: PeerCounters;
+  /** notifications held back now, waiting for a replay */
+  heldBack: number;
 }
 
 /**
@@ -80,8 +98,12 @@ export class Peer {
   private state: PeerState = 'greeting';
   /** last broadcast sequence number applied */
   private seq = 0;
-  /** last notification sequence number received */
+  /** last notification number delivered (or given up for lost) */
   private notificationSeq = 0;
+  /** notifications that arrived after a gap, by number, while a replay is asked for */
+  private readonly held = new Map<number, Sequenced<DirectPayload>>();
+  /** the range asked for, while a replay is under way */
+  private recovering: Missing | null = null;
   private lastHeard: number;
   /** the peer's own view of its readiness (from its heartbeats) */
   private ready = false;
@@ -143,29 +165,79 @@ export class Peer {
       return { kind: 'first' };
     }
 
-    const lostNotifications = Math.max(0, notificationsSent - this.notificationSeq);
-    this.notificationSeq += lostNotifications;
-    this.counters.lostNotifications += lostNotifications;
+    // the last ones sent never arrived (a tail loss, or a link cut and healed)
+    const missingNotifications = !this.recovering && notificationsSent > this.notificationSeq
+      ? this.startRecovery(this.notificationSeq + 1, notificationsSent)
+      : null;
     const missedBroadcasts = this.state === 'sane' ? Math.max(0, heartbeat.seq - this.seq) : 0;
     if (missedBroadcasts > 0) {
       this.counters.gaps++;
     }
-    return { kind: 'watermarks', lostNotifications, missedBroadcasts };
+    return { kind: 'watermarks', missedBroadcasts, missingNotifications };
   }
 
-  onNotification (seq: number): NotificationVerdict {
+  onNotification (message: Sequenced<DirectPayload>): NotificationVerdict {
     if (this.state === 'greeting') {
       return { kind: 'ignore' };
     }
-    const verdict = checkSequence(this.notificationSeq, seq);
-    if (verdict === 'duplicate') {
+    if (message.seq <= this.notificationSeq || this.held.has(message.seq)) {
       this.counters.duplicates++;
       return { kind: 'duplicate' };
     }
-    const lost = seq - this.notificationSeq - 1;
+    if (this.recovering) {
+      this.held.set(message.seq, message);
+      return { kind: 'held' };
+    }
+    if (checkSequence(this.notificationSeq, message.seq) === 'apply') {
+      this.notificationSeq = message.seq;
+      return { kind: 'deliver' };
+    }
+    this.held.set(message.seq, message);
+    return { kind: 'recover', missing: this.startRecovery(this.notificationSeq + 1, message.seq - 1) };
+  }
+
+  private startRecovery (first: number, last: number): Missing {
+    this.recovering = { first, last };
+    return this.recovering;
+  }
+
+  /**
+   * The replay answered with `replayed` (or nothing: it failed, timed out,
+   * or the peer kept none of them). Everything held back is released, in
+   * order; what neither arrived nor was replayed is lost for good.
+   */
+  endRecovery (replayed: Array<Sequenced<DirectPayload>>): Recovered {
+    const asked = this.recovering;
+    this.recovering = null;
+    let replays = 0;
+    for (const message of replayed) {
+      if (message.seq > this.notificationSeq && !this.held.has(message.seq)) {
+        this.held.set(message.seq, message);
+        replays++;
+      }
+    }
+    this.counters.replayed += replays;
+
+    const deliver: Array<Sequenced<DirectPayload>> = [];
+    let next = this.notificationSeq + 1;
+    // up to the asked range's end: what comes after it and is missing is asked for again
+    const askedEnd = asked ? asked.last : this.notificationSeq;
+    let lost = 0;
+    for (; next <= askedEnd || this.held.has(next); next++) {
+      const message = this.held.get(next);
+      if (message) {
+        this.held.delete(next);
+        deliver.push(message);
+      }
+      else if (next <= askedEnd) {
+        lost++;
+      }
+    }
+    this.notificationSeq = next - 1;
     this.counters.lostNotifications += lost;
-    this.notificationSeq = seq;
-    return { kind: 'deliver', lost };
+
+    const again = this.held.size > 0 ? this.startRecovery(next, Math.min(...this.held.keys()) - 1) : null;
+    return { again, deliver, lost };
   }
 
   onBroadcast (message: Sequenced<SyncPayload>): BroadcastVerdict {
@@ -271,6 +343,9 @@ export class Peer {
   }
 
   view (): PeerView {
-    return { counters: { ...this.counters }, info: this.info, lastHeard: this.lastHeard, ready: this.ready, seq: this.seq };
+    return {
+      counters: { ...this.counters }, heldBack: this.held.size, info: this.info,
+      lastHeard: this.lastHeard, ready: this.ready, seq: this.seq,
+    };
   }
 }

@@ -1,5 +1,6 @@
 import type { Health } from './health';
 import type { PeerCounters, PeerView } from './peer';
+import type { BufferSize } from './replayBuffer';
 import type { RoomRegistry } from './roomRegistry';
 import type { NodeInfo } from './state';
 
@@ -13,6 +14,11 @@ export interface NodeStatus {
   /** last sequence number sent (local node) or applied (peer) */
   seq: number;
   counters: PeerCounters | null;
+  /**
+   * notifications from that peer held back now, waiting for a replay; and
+   * what this node keeps of those it sent to it, to replay them (null for the local node)
+   */
+  replay: { heldBack: number; buffered: BufferSize } | null;
   rooms: number;
   subscriptions: number;
 }
@@ -34,7 +40,7 @@ export interface StatusFacts {
   self: NodeInfo;
   seq: number;
   health: Health;
-  peers: PeerView[];
+  peers: Array<PeerView & { buffered: BufferSize }>;
   registry: RoomRegistry;
   now: number;
   evictions: number;
@@ -67,9 +73,10 @@ export function statusOf (facts: StatusFacts): ClusterNodeStatus {
       counters: peer.counters,
       lastHeartbeatAge: facts.now - peer.lastHeard,
       ready: peer.ready,
+      replay: { buffered: peer.buffered, heldBack: peer.heldBack },
       seq: peer.seq,
     })),
-    self: { ...shape(facts.self), counters: null, lastHeartbeatAge: 0, ready: facts.health.ok, seq: facts.seq },
+    self: { ...shape(facts.self), counters: null, lastHeartbeatAge: 0, ready: facts.health.ok, replay: null, seq: facts.seq },
     sent: { ...facts.transport.sent },
     unattributed: facts.unattributed,
   };

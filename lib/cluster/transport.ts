@@ -16,8 +16,8 @@ export interface TransportOptions {
 
 /** one 0mq message received from a peer's PUB socket: [topic, envelope, envelope…] */
 export type FrameHandler = (peer: string, frames: Buffer[]) => void;
-/** answers a router request; null sends no reply */
-export type RequestHandler = (frames: Buffer[]) => Promise<string | null>;
+/** answers a router request with the frames of its reply; null sends none */
+export type RequestHandler = (frames: Buffer[]) => Promise<string[] | null>;
 
 export class RequestTimeoutError extends Error {
   constructor (url: string, timeout: number) {
@@ -36,7 +36,7 @@ export interface ClusterTransport {
   setTopics (topics: string[]): void;
   connectPeer (peer: string, pubUrl: string): void;
   disconnectPeer (peer: string): void;
-  request (routerUrl: string, body: string, timeout: number): Promise<Buffer>;
+  request (routerUrl: string, body: string, timeout: number): Promise<Buffer[]>;
   drain (timeout: number): Promise<void>;
   close (): void;
 }
@@ -129,7 +129,7 @@ export class Transport implements ClusterTransport {
         this.onRequest(frames)
           .then(reply => {
             if (reply && !this.closed) {
-              return this.router.send([identity, reply]);
+              return this.router.send([identity, ...reply]);
             }
             return undefined;
           })
@@ -246,16 +246,15 @@ export class Transport implements ClusterTransport {
     }
   }
 
-  /** One request to a peer's ROUTER, answered by a single-frame reply. */
-  async request (routerUrl: string, body: string, timeout: number): Promise<Buffer> {
+  /** One request to a peer's ROUTER; resolves with the frames of its reply. */
+  async request (routerUrl: string, body: string, timeout: number): Promise<Buffer[]> {
     const dealer = new Dealer({ linger: 0, receiveTimeout: timeout, sendTimeout: timeout });
     this.secureClient(dealer);
     dealer.connect(routerUrl);
 
     try {
       await dealer.send(body);
-      const [reply] = await dealer.receive();
-      return reply;
+      return await dealer.receive();
     }
     catch (error) {
       if ((error as { code?: string }).code === 'EAGAIN') {

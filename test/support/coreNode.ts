@@ -14,7 +14,10 @@ export interface NodeStatusReply {
   rooms: Array<{ room: string; total: number }>;
   status: {
     self: { id: string; seq: number; rooms: number; subscriptions: number };
-    peers: Array<{ id: string; ready: boolean; counters: Record<string, number>; rooms: number; subscriptions: number }>;
+    peers: Array<{
+      id: string; ready: boolean; counters: Record<string, number>; rooms: number; subscriptions: number;
+      replay: { heldBack: number; buffered: { messages: number; bytes: number } };
+    }>;
     evictions: number;
     denied: number;
     sent: { envelopes: number; messages: number };

@@ -14,12 +14,14 @@ export type Command =
   | { id: number; cmd: 'join' }
   | { id: number; cmd: 'subscribe'; room: string; count: number; filter: RoomFilter }
   | { id: number; cmd: 'notify'; rooms: string[]; content: unknown }
+  | { id: number; cmd: 'burst'; rooms: string[]; first: number; count: number; padding: number }
   | { id: number; cmd: 'broadcast'; message: HostPayload }
   | { id: number; cmd: 'status' }
   | { id: number; cmd: 'reset' }
   | { id: number; cmd: 'stop' }
   | { id: number; cmd: 'lose'; types: string[]; rate: number }
   | { id: number; cmd: 'cut'; peers: string[] }
+  | { id: number; cmd: 'deafen'; deaf: boolean }
   | { id: number; cmd: 'block'; ms: number }
   | { id: number; cmd: 'flood'; prefix: string; count: number; filter: RoomFilter };
 
@@ -58,6 +60,16 @@ const host: ClusterHost = {
   }),
 };
 
+function notify (rooms: string[], content: unknown): number {
+  return node.notify(rooms, nodeRooms => ({
+    content,
+    request: { data: { action: 'create', controller: 'document' }, options: {} },
+    room: nodeRooms[0],
+    scope: 'in',
+    t: 'user',
+  }));
+}
+
 async function handle (command: Command): Promise<unknown> {
   switch (command.cmd) {
     case 'join':
@@ -73,13 +85,15 @@ async function handle (command: Command): Promise<unknown> {
       await node.setLocalRoom(command.room, command.count, command.filter);
       return null;
     case 'notify':
-      return node.notify(command.rooms, rooms => ({
-        content: command.content,
-        request: { data: { action: 'create', controller: 'document' }, options: {} },
-        room: rooms[0],
-        scope: 'in',
-        t: 'user',
-      }));
+      return notify(command.rooms, command.content);
+    case 'burst': {
+      // numbered notifications in one go, {n, padding}
+      const padding = 'x'.repeat(command.padding);
+      for (let n = command.first; n < command.first + command.count; n++) {
+        notify(command.rooms, { n, padding });
+      }
+      return null;
+    }
     case 'broadcast':
       node.broadcast(command.message);
       return null;
@@ -100,6 +114,9 @@ async function handle (command: Command): Promise<unknown> {
       return null;
     case 'cut':
       transport.cut(command.peers);
+      return null;
+    case 'deafen':
+      transport.deafen(command.deaf);
       return null;
     case 'block': {
       // a busy event loop: a peer that cannot keep up

@@ -14,13 +14,19 @@ export class FaultyTransport implements ClusterTransport {
   private readonly inner: Transport;
   private readonly cutFrom = new Set<string>();
   private loss: LossRule | null = null;
+  private deaf = false;
 
   constructor (options: TransportOptions, onFrames: FrameHandler, onRequest: RequestHandler) {
     this.inner = new Transport(options, (peer, frames) => {
       if (!this.cutFrom.has(peer)) {
         onFrames(peer, frames);
       }
-    }, onRequest);
+    }, async frames => (this.deaf ? null : onRequest(frames)));
+  }
+
+  /** requests on the ROUTER go unanswered, as from a hung or dead process */
+  deafen (deaf: boolean): void {
+    this.deaf = deaf;
   }
 
   /** ignores every frame from these peers from now on, as if the link were cut (replaces the previous cut) */
@@ -70,7 +76,7 @@ export class FaultyTransport implements ClusterTransport {
     this.inner.disconnectPeer(peer);
   }
 
-  request (routerUrl: string, body: string, timeout: number): Promise<Buffer> {
+  request (routerUrl: string, body: string, timeout: number): Promise<Buffer[]> {
     return this.inner.request(routerUrl, body, timeout);
   }
 
