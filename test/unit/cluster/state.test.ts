@@ -1,9 +1,9 @@
 import should from 'should';
 import Redis from 'ioredis';
 
-import { KEYS, StateStore } from '../../lib/cluster/state';
-import { RedisServer } from '../support/redisServer';
-import { killAll } from '../support/processes';
+import { KEYS, StateStore } from '../../../lib/cluster/state';
+import { RedisServer } from '../../support/redisServer';
+import { killAll } from '../../support/processes';
 
 const filter = { collection: 'c', filters: [[{ exists: 'a' }]], index: 'i' };
 const info = (id: string) => ({ id, pub: `tcp://127.0.0.1:1${id}`, router: `tcp://127.0.0.1:2${id}`, startedAt: 1, version: 'test' });

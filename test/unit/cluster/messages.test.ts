@@ -1,6 +1,6 @@
 import should from 'should';
 
-import { InvalidMessageError, PROTOCOL_VERSION, Payload, decode, encode } from '../../lib/cluster/messages';
+import { InvalidMessageError, PROTOCOL_VERSION, Payload, decode, encode } from '../../../lib/cluster/messages';
 
 /** what a receiver gets for an encoded envelope */
 const frameOf = (...args: Parameters<typeof encode>): Buffer => Buffer.from(encode(...args));

@@ -1,7 +1,7 @@
 import should from 'should';
 
-import { RoomRegistry } from '../../lib/cluster/roomRegistry';
-import { checkSequence } from '../../lib/cluster/peer';
+import { RoomRegistry } from '../../../lib/cluster/roomRegistry';
+import { checkSequence } from '../../../lib/cluster/peer';
 
 const f = (collection: string) => ({ collection, filters: [[{ exists: 'a' }]], index: 'i' });
 
