@@ -1,6 +1,6 @@
 import should from 'should';
 
-import { partitionWinner } from '../../lib/cluster/partition';
+import { partitionWinner } from '../../../lib/cluster/partition';
 
 /** full knowledge: who hears whom */
 function verdicts (hears: Record<string, string[]>): Record<string, boolean> {
