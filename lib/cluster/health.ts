@@ -75,7 +75,8 @@ function notOk (reason: string): Health {
  * before it steps back.
  */
 export class PartitionWatch {
-  private since = 0;
+  /** when the current verdict was first observed (null: none; 0 is a valid time) */
+  private since: number | null = null;
   private verdict: PartitionVerdict | null = null;
 
   constructor (private readonly holdMs: number) {}
@@ -83,9 +84,9 @@ export class PartitionWatch {
   /** records the verdict of now (null: this node is on the side that stays ready) */
   observe (verdict: PartitionVerdict | null, now: number): void {
     if (!verdict) {
-      this.since = 0;
+      this.since = null;
     }
-    else if (this.since === 0) {
+    else if (this.since === null) {
       this.since = now;
     }
     this.verdict = verdict;
@@ -93,6 +94,6 @@ export class PartitionWatch {
 
   /** the verdict, once it held long enough */
   steppedBack (now: number): PartitionVerdict | null {
-    return this.verdict && now - this.since >= this.holdMs ? this.verdict : null;
+    return this.verdict && this.since !== null && now - this.since >= this.holdMs ? this.verdict : null;
   }
 }
