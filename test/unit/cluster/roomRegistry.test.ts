@@ -1,7 +1,6 @@
 import should from 'should';
 
 import { RoomRegistry } from '../../../lib/cluster/roomRegistry';
-import { checkSequence } from '../../../lib/cluster/peer';
 
 const f = (collection: string) => ({ collection, filters: [[{ exists: 'a' }]], index: 'i' });
 
@@ -55,15 +54,5 @@ describe('RoomRegistry', () => {
     should(registry.dropNode('n1').vanished.map(c => c.room).sort()).eql(['kept', 'new']);
     should(registry.total('shared')).equal(1);
     should(registry.nodes()).eql(['n2']);
-  });
-});
-
-describe('checkSequence', () => {
-  it('applies the next number, flags gaps and duplicates', () => {
-    should(checkSequence(4, 5)).equal('apply');
-    should(checkSequence(4, 7)).equal('gap');
-    should(checkSequence(4, 4)).equal('duplicate');
-    should(checkSequence(4, 2)).equal('duplicate');
-    should(checkSequence(0, 1)).equal('apply');
   });
 });
