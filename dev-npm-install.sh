@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what ./dev.sh and npm test need: redis-server, redis-cli and nginx (Debian
-# packages, when running as root), and the npm packages.
+# Installs what ./dev.sh and npm test need: redis-server, redis-cli, nginx,
+# haproxy, docker-compose and binutils (Debian packages, when running as root),
+# and the npm packages.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -9,6 +10,11 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 # redis-cli (a dependency of redis-server on Debian) creates the Redis Cluster of the integration tests
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+# the packaging tests validate docker-compose.yml and nginx/haproxy.cfg with them
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+[ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+# objdump reads which glibc the zeromq binary needs (Node 12 packaging test)
+command -v objdump >/dev/null 2>&1 || missing+=(binutils)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then

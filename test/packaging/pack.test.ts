@@ -25,21 +25,11 @@ import { EsStandin, startEsStandin } from '../support/es-standin';
 import { freePorts } from '../support/ports';
 import { killAll, track } from '../support/processes';
 import { RedisServer } from '../support/redisServer';
-import { ROOT, describeRun, httpRequest, run, waitFor } from './support';
+import { ROOT, httpRequest, installPackedPlugin, packPlugin, waitFor } from './support';
 
 const KUZZLE_BIN = path.join(ROOT, 'node_modules', 'kuzzle', 'bin', 'start-kuzzle-server');
 const PRELOAD = path.join(__dirname, 'kuzzle-plugins-dir.ts');
 const BOOT_TIMEOUT_MS = 90000;
-
-interface PackedFile {
-  path: string;
-  size: number;
-}
-
-interface PackResult {
-  filename: string;
-  files: PackedFile[];
-}
 
 interface KuzzleAnswer<T> {
   status: number;
@@ -68,12 +58,7 @@ describe('packaging: npm pack', function () {
       throw new Error('the plugin is not built: run "npm run build" first');
     }
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'cluster-packaging-pack-'));
-    const result = await run('npm', ['pack', '--json', '--pack-destination', work], { timeout: 120000 });
-    should(result.code).equal(0, describeRun('npm pack', result));
-    const parsed = JSON.parse(result.stdout) as PackResult[];
-    should(parsed).have.length(1);
-    tarball = path.join(work, parsed[0].filename);
-    packed = parsed[0].files.map(file => file.path).sort();
+    ({ tarball, files: packed } = await packPlugin(work));
     should(fs.existsSync(tarball)).be.true(`${tarball} not written`);
   });
 
@@ -115,17 +100,7 @@ describe('packaging: npm pack', function () {
 
     before(async function () {
       this.timeout(240000);
-      const extractDir = path.join(work, 'extract');
-      fs.mkdirSync(extractDir);
-      const untar = await run('tar', ['-xzf', tarball, '-C', extractDir], { timeout: 30000 });
-      should(untar.code).equal(0, describeRun('tar -xzf', untar));
-      const pluginDir = path.join(extractDir, 'package');
-
-      // exactly what users run: `prepare` skips the build in a packed copy
-      const install = await run('npm', [
-        'install', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline',
-      ], { cwd: pluginDir, timeout: 150000 });
-      should(install.code).equal(0, describeRun('npm install --omit=dev', install));
+      const pluginDir = await installPackedPlugin(tarball, path.join(work, 'extract'));
 
       const enabledDir = path.join(work, 'plugins-enabled');
       fs.mkdirSync(enabledDir);

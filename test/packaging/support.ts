@@ -206,3 +206,46 @@ export function upgradeAndEcho (port: number, payload: string): Promise<{ status
     });
   });
 }
+
+export interface PackedPlugin {
+  tarball: string;
+  /** paths inside the package, sorted */
+  files: string[];
+}
+
+/** `npm pack` of this repository into `destDir` (its `prepare` script builds dist/ first) */
+export async function packPlugin (destDir: string): Promise<PackedPlugin> {
+  const result = await run('npm', ['pack', '--json', '--pack-destination', destDir], { timeout: 120000 });
+  if (result.code !== 0) {
+    throw new Error(describeRun('npm pack', result));
+  }
+  const parsed = JSON.parse(result.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  if (parsed.length !== 1) {
+    throw new Error(`npm pack wrote ${parsed.length} packages`);
+  }
+  return {
+    files: parsed[0].files.map(file => file.path).sort(),
+    tarball: path.join(destDir, parsed[0].filename),
+  };
+}
+
+/**
+ * What users do with the tarball: unpack it and `npm install --omit=dev` in
+ * it (`prepare` skips the build in a packed copy). `env` selects the Node
+ * the native dependencies are installed for. Returns the plugin directory.
+ */
+export async function installPackedPlugin (tarball: string, destDir: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  fs.mkdirSync(destDir, { recursive: true });
+  const untar = await run('tar', ['-xzf', tarball, '-C', destDir], { timeout: 30000 });
+  if (untar.code !== 0) {
+    throw new Error(describeRun('tar -xzf', untar));
+  }
+  const pluginDir = path.join(destDir, 'package');
+  const install = await run('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], {
+    cwd: pluginDir, env, timeout: 300000,
+  });
+  if (install.code !== 0) {
+    throw new Error(describeRun('npm install --omit=dev', install));
+  }
+  return pluginDir;
+}

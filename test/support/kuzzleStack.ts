@@ -18,7 +18,6 @@ import { waitFor } from './wait';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 const KUZZLE_DIR = path.join(ROOT, 'node_modules', 'kuzzle');
-const PLUGIN_LINK = path.join(KUZZLE_DIR, 'plugins', 'enabled', 'cluster');
 
 export interface StackOptions {
   nodes: number;
@@ -38,6 +37,12 @@ export interface StackOptions {
   verbose?: boolean;
   /** other plugin directories to enable for the stack's lifetime (test plugins) */
   plugins?: string[];
+  /** the Kuzzle installation to run (node_modules/kuzzle when absent) */
+  kuzzleDir?: string;
+  /** the node binary that runs Kuzzle (this process's when absent) */
+  nodeBinary?: string;
+  /** the plugin directory enabled as `cluster` (this repository, built, when absent) */
+  pluginDir?: string;
 }
 
 export interface KuzzleNodeHandle {
@@ -50,21 +55,23 @@ export interface KuzzleNodeHandle {
   output: string[];
 }
 
-/** Makes the plugin loadable by Kuzzle: built, and symlinked into plugins/enabled */
-export function installPlugin (): void {
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js'))) {
-    throw new Error('the plugin is not built: run "npm run build" first');
+/** Makes the plugin loadable by Kuzzle: built, and symlinked into plugins/enabled as `cluster` */
+export function installPlugin (kuzzleDir = KUZZLE_DIR, pluginDir = ROOT): void {
+  if (!fs.existsSync(path.join(pluginDir, 'dist', 'index.js'))) {
+    throw new Error(`the plugin in ${pluginDir} is not built: run "npm run build" first`);
   }
+  const link = path.join(kuzzleDir, 'plugins', 'enabled', 'cluster');
   let current: string | null = null;
   try {
-    current = fs.readlinkSync(PLUGIN_LINK);
+    current = fs.readlinkSync(link);
   }
   catch {
     current = null;
   }
-  if (current !== ROOT) {
-    fs.rmSync(PLUGIN_LINK, { force: true, recursive: true });
-    fs.symlinkSync(ROOT, PLUGIN_LINK, 'dir');
+  if (current !== pluginDir) {
+    fs.rmSync(link, { force: true, recursive: true });
+    fs.mkdirSync(path.dirname(link), { recursive: true });
+    fs.symlinkSync(pluginDir, link, 'dir');
   }
 }
 
@@ -97,8 +104,10 @@ export class KuzzleStack {
   private nginx: ChildProcess | null = null;
   readonly nodes: KuzzleNodeHandle[] = [];
   readonly workDir: string;
+  private readonly kuzzleDir: string;
 
   private constructor (readonly options: StackOptions) {
+    this.kuzzleDir = options.kuzzleDir || KUZZLE_DIR;
     this.workDir = options.workDir || fs.mkdtempSync(path.join(os.tmpdir(), 'kuzzle-cluster-'));
     fs.mkdirSync(this.workDir, { recursive: true });
   }
@@ -116,9 +125,9 @@ export class KuzzleStack {
   }
 
   private async boot (): Promise<void> {
-    installPlugin();
+    installPlugin(this.kuzzleDir, this.options.pluginDir);
     for (const dir of this.options.plugins || []) {
-      const link = path.join(KUZZLE_DIR, 'plugins', 'enabled', path.basename(dir));
+      const link = path.join(this.kuzzleDir, 'plugins', 'enabled', path.basename(dir));
       fs.rmSync(link, { force: true, recursive: true });
       fs.symlinkSync(dir, link, 'dir');
     }
@@ -193,7 +202,8 @@ export class KuzzleStack {
   async startNode (index: number): Promise<void> {
     const node = this.nodes[index];
     const log = fs.createWriteStream(node.logFile, { flags: 'a' });
-    const child = track(spawn(process.execPath, [path.join(KUZZLE_DIR, 'bin', 'start-kuzzle-server')], {
+    const nodeBinary = this.options.nodeBinary || process.execPath;
+    const child = track(spawn(nodeBinary, [path.join(this.kuzzleDir, 'bin', 'start-kuzzle-server')], {
       cwd: this.workDir,
       env: this.nodeEnv(node),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -257,7 +267,7 @@ export class KuzzleStack {
       await this.redis.stop();
     }
     for (const dir of this.options.plugins || []) {
-      fs.rmSync(path.join(KUZZLE_DIR, 'plugins', 'enabled', path.basename(dir)), { force: true, recursive: true });
+      fs.rmSync(path.join(this.kuzzleDir, 'plugins', 'enabled', path.basename(dir)), { force: true, recursive: true });
     }
   }
 }
