@@ -159,6 +159,10 @@ export class Membership {
       debug('heartbeat: %s', (error as Error).message);
       return;
     }
+    if (this.stopped) {
+      // answered after stop(): nothing to act on any more
+      return;
+    }
     if (!membership.registered) {
       listener.selfEvicted();
       return;
@@ -263,6 +267,9 @@ export class Membership {
       }
       try {
         const result = await store.removeNode(peer.id, false);
+        if (this.stopped) {
+          return;
+        }
         if (result === 'alive') {
           continue;
         }

@@ -186,6 +186,37 @@ describe('Membership', () => {
       should(store.heartbeat.callCount).equal(3);
       should(outbox.heartbeat.callCount).equal(3);
     });
+
+    it('a heartbeat or a failure check answered by Redis after stop() changes nothing and tells nobody', async () => {
+      const { clock, hear, listener, membership, outbox, peer, redisSays, store } = harness();
+      redisSays(alive('a'));
+      await membership.heartbeat();
+      hear(peer('a'));
+      listener.refreshed.resetHistory();
+
+      const heartbeats: Array<(answer: { registered: boolean; members: Member[] }) => void> = [];
+      store.heartbeat.callsFake(() => new Promise(resolve => {
+        heartbeats.push(resolve);
+      }));
+      let answerRemoval = (_answer: 'alive' | 'gone' | number): void => undefined;
+      store.removeNode.returns(new Promise(resolve => {
+        answerRemoval = resolve;
+      }));
+      clock.tick(NODE_TIMEOUT + 1);
+      const inFlight = [membership.heartbeat(), membership.heartbeat(), membership.detectFailures()];
+      membership.stop();
+      heartbeats[0]({ members: [alive('a'), alive('b')], registered: true });
+      heartbeats[1]({ members: [], registered: false });
+      answerRemoval(3);
+      await Promise.all(inFlight);
+
+      should(listener.selfEvicted.called).be.false();
+      should(listener.refreshed.called).be.false();
+      should(listener.peerAdded.callCount).equal(1);
+      should(listener.peerRemoved.called).be.false();
+      should(outbox.broadcast.called).be.false();
+      should(membership.all().map(p => p.id)).eql(['a']);
+    });
   });
 
   describe('the peer table', () => {
