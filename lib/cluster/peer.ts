@@ -205,12 +205,17 @@ export class Peer {
    * The replay answered with `replayed` (or nothing: it failed, timed out,
    * or the peer kept none of them). Everything held back is released, in
    * order; what neither arrived nor was replayed is lost for good.
+   * `partial`: the answer stopped short of the range (its size is bounded):
+   * it settles the range up to its last notification only, and the rest is
+   * asked for again.
    */
-  endRecovery (replayed: Array<Sequenced<DirectPayload>>): Recovered {
+  endRecovery (replayed: Array<Sequenced<DirectPayload>>, partial = false): Recovered {
     const asked = this.recovering;
     this.recovering = null;
     let replays = 0;
+    let replayedEnd = 0;
     for (const message of replayed) {
+      replayedEnd = Math.max(replayedEnd, message.seq);
       if (message.seq > this.notificationSeq && !this.held.has(message.seq)) {
         this.held.set(message.seq, message);
         replays++;
@@ -220,23 +225,30 @@ export class Peer {
 
     const deliver: Array<Sequenced<DirectPayload>> = [];
     let next = this.notificationSeq + 1;
-    // up to the asked range's end: what comes after it and is missing is asked for again
     const askedEnd = asked ? asked.last : this.notificationSeq;
+    // up to the settled end: what comes after it and is missing is asked for again
+    const settledEnd = partial ? Math.min(askedEnd, replayedEnd) : askedEnd;
     let lost = 0;
-    for (; next <= askedEnd || this.held.has(next); next++) {
+    for (; next <= settledEnd || this.held.has(next); next++) {
       const message = this.held.get(next);
       if (message) {
         this.held.delete(next);
         deliver.push(message);
       }
-      else if (next <= askedEnd) {
+      else if (next <= settledEnd) {
         lost++;
       }
     }
     this.notificationSeq = next - 1;
     this.counters.lostNotifications += lost;
 
-    const again = this.held.size > 0 ? this.startRecovery(next, Math.min(...this.held.keys()) - 1) : null;
+    let again: Missing | null = null;
+    if (next <= askedEnd) {
+      again = this.startRecovery(next, askedEnd);
+    }
+    else if (this.held.size > 0) {
+      again = this.startRecovery(next, Math.min(...this.held.keys()) - 1);
+    }
     return { again, deliver, lost };
   }
 

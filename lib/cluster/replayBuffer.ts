@@ -51,21 +51,26 @@ export class ReplayBuffer {
     this.trim(stream);
   }
 
-  /** the envelopes numbered first..last still kept for `node`, in order */
-  range (node: string, first: number, last: number): string[] {
+  /**
+   * The envelopes numbered first..last still kept for `node`, in order; at
+   * most `maxBytes` of them (but at least one), the first ones.
+   */
+  range (node: string, first: number, last: number, maxBytes = Infinity): string[] {
     const stream = this.streams.get(node);
     if (!stream) {
       return [];
     }
     this.trim(stream);
     const bodies: string[] = [];
+    let bytes = 0;
     for (let i = stream.head; i < stream.kept.length; i++) {
       const { body, seq } = stream.kept[i];
-      if (seq > last) {
+      if (seq > last || (bodies.length > 0 && bytes + body.length > maxBytes)) {
         break;
       }
       if (seq >= first) {
         bodies.push(body);
+        bytes += body.length;
       }
     }
     return bodies;

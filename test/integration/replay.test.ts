@@ -108,6 +108,25 @@ describe('replay of lost notifications (core node processes, real Redis and 0mq)
     should(counters.replayed).be.above(0);
   });
 
+  it('a stalled receiver whose queues overflow beyond what the sender keeps: the kept ones delivered, the others counted exactly', async () => {
+    const [a, b] = await startPair({ highWaterMark: 20, replay: { maxMessages: 500 } });
+    const blocked = b.call({ cmd: 'block', ms: 1500 });
+    await a.call({ cmd: 'burst', count: 3000, first: 1, padding: 4000, rooms: ['stream'] });
+    await blocked;
+
+    await eventually('the last one delivered', () => numbers(b).includes(3000), 15000);
+    await sleep(300);
+    const delivered = numbers(b);
+    // in order, each once
+    should(delivered).eql(Array.from(new Set(delivered)).sort((x, y) => x - y));
+    // everything the sender still kept (its last 500) arrived
+    should(delivered.slice(-500)).eql(oneTo(500).map(n => n + 2500));
+    const counters = peerCounters(await b.status(), a.id);
+    should(counters.lostNotifications).equal(3000 - delivered.length);
+    should(counters.lostNotifications).be.above(0);
+    should(counters.replayed).be.above(0);
+  });
+
   it('what the sender no longer keeps is counted as lost, and the rest still delivered in order', async () => {
     const [a, b] = await startPair({ replay: { maxMessages: 3 } });
     await a.call({ cmd: 'lose', rate: 1, types: ['user'] });
