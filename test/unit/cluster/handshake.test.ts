@@ -159,7 +159,7 @@ describe('handshake', () => {
       const greeted = f.handshake.greet(peer);
       await f.clock.tickAsync(200);
       should(f.transport.requests).have.length(2);
-      f.membership.forget(peer, 'gone');
+      f.membership.forget(peer, { cause: 'left', detail: 'gone' });
       await f.clock.tickAsync(200);
       await greeted;
       await f.clock.tickAsync(3000);
