@@ -45,6 +45,12 @@ export interface ReplayConfig {
   holdBack: number;
 }
 
+/** the membership history `status` shows */
+export interface ActivityConfig {
+  /** events kept, newest last (0: none kept; the metrics still count them) */
+  maxEvents: number;
+}
+
 export type RedisConfig =
   | { mode: 'standalone'; options: Record<string, unknown> }
   | { mode: 'cluster'; nodes: Array<Record<string, unknown>>; options: Record<string, unknown> };
@@ -67,6 +73,7 @@ export interface ClusterConfig {
   /** optional CURVE authentication/encryption of inter-node traffic */
   curve: CurveConfig | null;
   replay: ReplayConfig;
+  activity: ActivityConfig;
 }
 
 export class ConfigurationError extends Error {
@@ -96,6 +103,10 @@ export const DEFAULT_REPLAY: ReplayConfig = Object.freeze({
   maxMessages: 20000,
 });
 
+export const DEFAULT_ACTIVITY: ActivityConfig = Object.freeze({
+  maxEvents: 50,
+});
+
 const DEFAULTS = Object.freeze({
   bindings: { pub: 'tcp://[_site_:ipv4]:7511', router: 'tcp://[_site_:ipv4]:7510' },
   highWaterMark: 50000,
@@ -109,7 +120,7 @@ const KUZZLE_PLUGIN_KEYS = ['privileged', 'pipeWarnTime', 'pipeTimeout', 'initTi
 const TOP_LEVEL_KEYS = [
   ...KUZZLE_PLUGIN_KEYS,
   'bindings', 'minimumNodes', 'retryJoin', 'timers', 'redis', 'highWaterMark',
-  'maxMessageSize', 'curve', 'replay',
+  'maxMessageSize', 'curve', 'replay', 'activity',
 ];
 
 function isPlainObject (value: unknown): value is Record<string, unknown> {
@@ -380,6 +391,15 @@ function parseReplay (value: unknown): ReplayConfig {
   };
 }
 
+function parseActivity (value: unknown): ActivityConfig {
+  const activity = value === undefined ? {} : value;
+  if (!isPlainObject(activity)) {
+    throw new ConfigurationError('activity', `expected an object with keys ${Object.keys(DEFAULT_ACTIVITY).join(', ')}`);
+  }
+  assertKnownKeys(activity, Object.keys(DEFAULT_ACTIVITY), 'activity.');
+  return { maxEvents: pickInteger(activity, 'maxEvents', DEFAULT_ACTIVITY.maxEvents, 0, 100000, 'activity.') };
+}
+
 /**
  * Deep-merges the user's configuration with the defaults and validates every
  * value. Throws a ConfigurationError naming the faulty key.
@@ -435,6 +455,7 @@ export function loadConfig (
   }
 
   return {
+    activity: parseActivity(user.activity),
     bindings: { pub, router },
     curve: parseCurve(user.curve),
     replay: parseReplay(user.replay),

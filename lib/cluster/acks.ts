@@ -1,6 +1,7 @@
 import createDebug from 'debug';
 
-import type { Cancel, Clock } from './clock';
+import { Histogram } from '../metrics/histogram';
+import { Cancel, Clock, preciseNow, secondsSince } from './clock';
 
 const debug = createDebug('kuzzle:cluster:acks');
 
@@ -21,6 +22,8 @@ export class Acks {
   private readonly pending = new Map<number, PendingAck>();
   /** owed, per peer */
   private readonly owed = new Map<string, number[]>();
+  /** seconds each message waited, until acknowledged by all, its peers gone, or the timeout */
+  readonly waits = new Histogram();
 
   /**
    * @param timeout ms a message waits at most; 0: never wait
@@ -44,10 +47,12 @@ export class Acks {
     }
     let cancel: Cancel = () => undefined;
     let settle = (): void => undefined;
+    const start = preciseNow(this.clock);
     const settled = new Promise<void>(resolve => {
       settle = (): void => {
         cancel();
         this.pending.delete(seq);
+        this.waits.observe(secondsSince(this.clock, start));
         resolve();
       };
     });

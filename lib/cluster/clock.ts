@@ -4,6 +4,8 @@
  * acknowledgement timeouts are unit-tested with a fake one.
  */
 
+import { performance } from 'perf_hooks';
+
 /** stops a timer; calling it again does nothing */
 export type Cancel = () => void;
 
@@ -15,6 +17,11 @@ export interface Clock {
   every (ms: number, fn: () => void): Cancel;
   /** runs fn at the end of this event-loop turn */
   soon (fn: () => void): void;
+  /**
+   * a monotonic time in ms with sub-ms resolution, to measure durations
+   * (Redis round trips, acknowledgement waits); without it, now() is used
+   */
+  precise? (): number;
 }
 
 /** Real time. Its timers never keep the process alive. */
@@ -30,6 +37,7 @@ export const systemClock: Clock = {
     return () => clearInterval(timer);
   },
   now: () => Date.now(),
+  precise: () => performance.now(),
   soon: fn => {
     setImmediate(fn);
   },
@@ -44,4 +52,13 @@ export function sleep (clock: Clock, ms: number): Promise<void> {
 /** resolves when `promise` does, or after `ms`, whichever comes first */
 export function withTimeout (clock: Clock, promise: Promise<void>, ms: number): Promise<void> {
   return Promise.race([promise, sleep(clock, ms)]);
+}
+
+/** seconds elapsed since `start` (a preciseNow() reading) */
+export function secondsSince (clock: Clock, start: number): number {
+  return (preciseNow(clock) - start) / 1000;
+}
+
+export function preciseNow (clock: Clock): number {
+  return clock.precise ? clock.precise() : clock.now();
 }

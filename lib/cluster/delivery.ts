@@ -75,12 +75,12 @@ export class Delivery implements InboundHandlers {
         this.acks.acknowledge(peer.id, message);
         return;
       case 'leave':
-        this.membership.forget(peer, 'left the cluster');
+        this.membership.forget(peer, { cause: 'left', detail: 'left the cluster' });
         return;
       case 'evicted': {
         const evicted = this.membership.peer(message.node);
         if (evicted) {
-          this.membership.forget(evicted, `evicted by ${peer.id}`);
+          this.membership.forget(evicted, { cause: 'evicted_by_peer', detail: `evicted by ${peer.id}` });
         }
         else if (message.node === this.identity.id) {
           // Redis tells whether it is true

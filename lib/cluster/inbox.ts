@@ -30,6 +30,8 @@ export class Inbox {
   private readonly logged = new Set<string>();
   /** frames dropped before a peer could be identified (router port) */
   private readonly unattributedCounters = noCounters();
+  /** 0mq messages received from the peers' PUB sockets, and the envelopes they carried */
+  readonly received = { envelopes: 0, messages: 0 };
 
   constructor (
     private readonly identity: Identity,
@@ -46,6 +48,8 @@ export class Inbox {
 
   /** one 0mq message from a peer's PUB: a topic, then one or more envelopes */
   onFrames (peerId: string, frames: Buffer[]): void {
+    this.received.messages++;
+    this.received.envelopes += Math.max(0, frames.length - 1);
     const peer = this.peers.peer(peerId);
     if (!peer) {
       return;

@@ -1,6 +1,7 @@
 import createDebug from 'debug';
 
 import type { Timers } from '../config';
+import type { ActivityReason } from './activity';
 import type { Cancel, Clock } from './clock';
 import { PartitionVerdict, PartitionWatch } from './health';
 import type { Identity } from './identity';
@@ -30,10 +31,16 @@ const MIN_FAILURE_CHECK_MS = 10;
 /** peers' `hears` lag a heartbeat: a partition verdict holds two before this node steps back */
 const PARTITION_HOLD_HEARTBEATS = 2;
 
+/** why a peer left the table: `left` when it said so, else why it was evicted; `detail` is logged */
+export interface Removal {
+  cause: 'left' | ActivityReason;
+  detail: string;
+}
+
 export interface MembershipListener {
   peerAdded (peer: Peer): void;
   /** the peer is already out of the table */
-  peerRemoved (peer: Peer, reason: string): void;
+  peerRemoved (peer: Peer, removal: Removal): void;
   /** Redis says this node is not a member any more */
   selfEvicted (): void;
   /** the liveness key was refreshed */
@@ -201,7 +208,7 @@ export class Membership {
 
     for (const peer of this.all()) {
       if (!ids.has(peer.id)) {
-        this.forget(peer, 'not a member any more');
+        this.forget(peer, { cause: 'not_a_member', detail: 'not a member any more' });
       }
     }
   }
@@ -238,20 +245,20 @@ export class Membership {
     return peer;
   }
 
-  forget (peer: Peer, reason: string): void {
+  forget (peer: Peer, removal: Removal): void {
     if (!this.isCurrent(peer)) {
       return;
     }
     this.peers.delete(peer.id);
     this.options.transport.disconnectPeer(peer.id);
     peer.forget();
-    this.options.listener.peerRemoved(peer, reason);
-    this.options.log.warn(`node ${peer.id} (${peer.info.pub}) removed: ${reason}`);
+    this.options.listener.peerRemoved(peer, removal);
+    this.options.log.warn(`node ${peer.id} (${peer.info.pub}) removed: ${removal.detail}`);
   }
 
-  forgetAll (reason: string): void {
+  forgetAll (removal: Removal): void {
     for (const peer of this.all()) {
-      this.forget(peer, reason);
+      this.forget(peer, removal);
     }
   }
 
@@ -278,7 +285,7 @@ export class Membership {
           void outbox.broadcast({ node: peer.id, t: 'evicted' });
           this.options.log.info(`removed ${result} room(s) of evicted node ${peer.id} from Redis`);
         }
-        this.forget(peer, `no heartbeat for ${peer.silentFor(clock.now())} ms`);
+        this.forget(peer, { cause: 'timeout', detail: `no heartbeat for ${peer.silentFor(clock.now())} ms` });
       }
       catch (error) {
         debug('failure detection: %s', (error as Error).message);
@@ -289,7 +296,7 @@ export class Membership {
 
   /** after an eviction: a new incarnation starts with no peers */
   restart (): void {
-    this.forgetAll('this node was evicted');
+    this.forgetAll({ cause: 'own_eviction', detail: 'this node was evicted' });
     this.members = new Map();
     this.partition.observe(null, this.options.clock.now());
   }

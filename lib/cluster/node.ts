@@ -1,7 +1,9 @@
 import createDebug from 'debug';
 
 import type { ClusterConfig } from '../config';
+import type { HistogramSnapshot } from '../metrics/histogram';
 import { Acks } from './acks';
+import { Activity, ActivityEntry, ActivityCount } from './activity';
 import { Clock, sleep, systemClock, withTimeout } from './clock';
 import { Delivery } from './delivery';
 import { Handshake } from './handshake';
@@ -25,6 +27,20 @@ export type { ClusterHost, LocalRoom } from './host';
 export type { Health } from './health';
 export type { Logger } from './logger';
 export type { NodeStatus } from './status';
+export type { ActivityEntry } from './activity';
+
+/** what the metrics endpoint reads of a node, beside its status */
+export interface NodeMetrics {
+  status: ClusterNodeStatus;
+  /** nodes this node hears, itself included */
+  heard: number;
+  minimumNodes: number;
+  received: { envelopes: number; messages: number };
+  /** membership events seen since start, by event and reason */
+  activity: ActivityCount[];
+  ackWaits: HistogramSnapshot;
+  redis: { up: boolean; errors: number; roundTrips: HistogramSnapshot };
+}
 
 const debug = createDebug('kuzzle:cluster:node');
 
@@ -66,6 +82,9 @@ export class ClusterNode {
   private joining: Promise<void> | null = null;
   private stopped = false;
   private evictions = 0;
+  private readonly history: Activity;
+  /** whether the partition rule made this node step back, as last seen */
+  private steppedBack = false;
 
   constructor (
     private readonly config: ClusterConfig,
@@ -78,7 +97,9 @@ export class ClusterNode {
     this.identity = identity;
     this.clock = clock;
     this.host = new HostLink(log);
-    this.store = new StateStore(config.redis, `kuzzle-cluster/${identity.id}`);
+    this.store = new StateStore(config.redis, `kuzzle-cluster/${identity.id}`, clock);
+    const history = new Activity(clock, config.activity.maxEvents);
+    this.history = history;
     this.transport = makeTransport(
       {
         curve: config.curve,
@@ -98,8 +119,14 @@ export class ClusterNode {
     this.membership = new Membership({
       clock, identity, isReady, log,
       listener: {
-        peerAdded: peer => void this.handshake.greet(peer),
-        peerRemoved: peer => {
+        peerAdded: peer => {
+          history.record({ address: peer.info.pub, event: 'joined', id: peer.id });
+          void this.handshake.greet(peer);
+        },
+        peerRemoved: (peer, { cause, detail }) => {
+          history.record(cause === 'left'
+            ? { address: peer.info.pub, detail, event: 'left', id: peer.id }
+            : { address: peer.info.pub, detail, event: 'evicted', id: peer.id, reason: cause });
           this.outbox.forget(peer.id);
           this.acks.peerGone(peer.id);
           this.host.roomsChanged(this.registry.dropNode(peer.id));
@@ -114,7 +141,7 @@ export class ClusterNode {
       outbox: this.outbox, store: this.store, timers: config.timers, transport: this.transport,
     });
     this.resync = new Resync({
-      acks: this.acks, apply: (peer, message) => this.delivery.apply(peer, message), host: this.host,
+      acks: this.acks, activity: history, apply: (peer, message) => this.delivery.apply(peer, message), host: this.host,
       identity, log, membership: this.membership, outbox: this.outbox, registry: this.registry, store: this.store,
     });
     this.inbox = new Inbox(identity, this.membership, config.maxMessageSize, clock, log,
@@ -131,10 +158,12 @@ export class ClusterNode {
     });
 
     this.store.on('down', () => {
+      history.record({ detail: 'Redis unreachable', event: 'not_ready', id: this.id, reason: 'redis_lost' });
       this.log.warn('Redis unreachable: this node is not ready until it comes back');
     });
     this.store.on('up', () => {
       if (this.joined) {
+        history.record({ detail: 'Redis reachable again', event: 'recovered', id: this.id, reason: 'redis_lost' });
         this.log.info('Redis reachable again: resynchronizing');
         void this.resync.all();
       }
@@ -237,7 +266,9 @@ export class ClusterNode {
     await this.host.onJoined();
 
     this.joined = true;
-    this.log.info(`node ${this.id} joined a cluster of ${this.membership.size + 1} node(s)`);
+    const joined = `joined a cluster of ${this.membership.size + 1} node(s)`;
+    this.history.record({ address: this.identity.info.pub, detail: joined, event: 'joined', id: this.id });
+    this.log.info(`node ${this.id} ${joined}`);
   }
 
   /** Redis says this node is no member: frozen or cut off too long. It rejoins under a new id. */
@@ -247,6 +278,9 @@ export class ClusterNode {
     }
     this.evictions++;
     const oldId = this.id;
+    this.history.record({
+      address: this.identity.info.pub, detail: 'evicted by its peers (frozen or cut off)', event: 'evicted', id: oldId, reason: 'own_eviction',
+    });
     this.joined = false;
     this.joining = null;
 
@@ -325,6 +359,14 @@ export class ClusterNode {
 
   health (): Health {
     const peers = this.membership.all();
+    const partition = this.membership.partitionVerdict();
+    if ((partition !== null) !== this.steppedBack) {
+      this.steppedBack = partition !== null;
+      this.history.record(partition
+        ? { detail: `hears ${partition.heard} of ${partition.members} live nodes; the side of ${partition.winner} stays ready`,
+          event: 'not_ready', id: this.id, reason: 'partition' }
+        : { detail: 'partition healed', event: 'recovered', id: this.id, reason: 'partition' });
+    }
     return healthVerdict({
       dirty: this.resync.dirty,
       joined: this.joined,
@@ -332,7 +374,7 @@ export class ClusterNode {
       minimumNodes: this.config.minimumNodes,
       nodeTimeout: this.config.timers.nodeTimeout,
       nodes: this.membership.heardPeers().length + 1,
-      partition: this.membership.partitionVerdict(),
+      partition,
       redisUp: this.store.isUp,
       stopped: this.stopped,
       syncing: peers.filter(peer => peer.syncing).map(peer => peer.id),
@@ -353,12 +395,34 @@ export class ClusterNode {
     });
   }
 
+  /** the last membership events this node saw, oldest first */
+  activity (): ActivityEntry[] {
+    return this.history.entries();
+  }
+
+  get received (): { envelopes: number; messages: number } {
+    return { ...this.inbox.received };
+  }
+
+  metrics (): NodeMetrics {
+    return {
+      ackWaits: this.acks.waits.snapshot(),
+      activity: this.history.counts(),
+      heard: this.membership.heardPeers().length + 1,
+      minimumNodes: this.config.minimumNodes,
+      received: this.received,
+      redis: { errors: this.store.errors, roundTrips: this.store.roundTrips.snapshot(), up: this.store.isUp },
+      status: this.status(),
+    };
+  }
+
   /** Graceful leave: removes this node's state and tells the peers at once. */
   async stop (): Promise<void> {
     if (this.stopped) {
       return;
     }
     this.stopped = true;
+    this.history.record({ address: this.identity.info.pub, event: 'left', id: this.id });
     this.membership.stop();
     try {
       if (this.store.isUp) {

@@ -1,6 +1,7 @@
 import createDebug from 'debug';
 
 import type { Acks } from './acks';
+import type { Activity } from './activity';
 import type { HostLink } from './host';
 import type { Identity } from './identity';
 import type { Logger } from './logger';
@@ -27,6 +28,7 @@ export interface ResyncOptions {
   acks: Acks;
   host: HostLink;
   log: Logger;
+  activity: Activity;
   /** applies one of a peer's state messages, in order */
   apply: (peer: Peer, message: Sequenced<SyncPayload>) => void;
 }
@@ -59,7 +61,10 @@ export class Resync {
     if (!peer.beginResync(first)) {
       return;
     }
-    const { apply, acks, host, log, membership, registry, store } = this.options;
+    const { activity, apply, acks, host, log, membership, registry, store } = this.options;
+    if (!first) {
+      activity.record({ address: peer.info.pub, event: 'resync', id: peer.id, reason });
+    }
     let round = 0;
     try {
       do {
@@ -72,7 +77,7 @@ export class Resync {
           return;
         }
         if (!snapshot.registered) {
-          membership.forget(peer, 'not a member any more');
+          membership.forget(peer, { cause: 'not_a_member', detail: 'not a member any more' });
           return;
         }
         const missing = snapshot.rooms.filter(r => r.filter === null && !registry.has(r.room));

@@ -6,6 +6,8 @@ import Redis, { Cluster, RedisOptions, ClusterOptions } from 'ioredis';
 import createDebug from 'debug';
 
 import type { RedisConfig } from '../config';
+import { Histogram } from '../metrics/histogram';
+import { Clock, preciseNow, secondsSince, systemClock } from './clock';
 import type { RoomFilter } from './messages';
 
 const debug = createDebug('kuzzle:cluster:state');
@@ -98,8 +100,12 @@ export class StateStore extends EventEmitter {
   readonly client: RedisClient;
   private readonly scripts = new Map<ScriptName, ScriptCall>();
   private up = false;
+  /** seconds each successful command took, queueing in the auto-pipeline included */
+  readonly roundTrips = new Histogram();
+  /** commands that failed (Redis down, timeouts, script errors) */
+  errors = 0;
 
-  constructor (config: RedisConfig, clientName: string) {
+  constructor (config: RedisConfig, clientName: string, private readonly clock: Clock = systemClock) {
     super();
 
     // auto-pipelining: the commands of one event-loop turn (a burst of
@@ -173,8 +179,23 @@ export class StateStore extends EventEmitter {
     }
   }
 
+  /** one clock read before and one after: cheap enough for every call */
+  private async timed<T> (call: () => Promise<T>): Promise<T> {
+    const start = preciseNow(this.clock);
+    let result: T;
+    try {
+      result = await call();
+    }
+    catch (error) {
+      this.errors++;
+      throw error;
+    }
+    this.roundTrips.observe(secondsSince(this.clock, start));
+    return result;
+  }
+
   private run (name: ScriptName, ...args: Array<string | number>): Promise<unknown> {
-    return (this.scripts.get(name) as ScriptCall)(...args);
+    return this.timed(() => (this.scripts.get(name) as ScriptCall)(...args));
   }
 
   async register (info: NodeInfo, liveness: Liveness, ttl: number): Promise<void> {
@@ -250,15 +271,15 @@ export class StateStore extends EventEmitter {
   }
 
   async saveStrategy (name: string, strategy: StoredStrategy): Promise<void> {
-    await this.client.hset(KEYS.strategies, name, JSON.stringify(strategy));
+    await this.timed(() => this.client.hset(KEYS.strategies, name, JSON.stringify(strategy)));
   }
 
   async removeStrategy (name: string): Promise<void> {
-    await this.client.hdel(KEYS.strategies, name);
+    await this.timed(() => this.client.hdel(KEYS.strategies, name));
   }
 
   async strategies (): Promise<Map<string, StoredStrategy>> {
-    const raw = await this.client.hgetall(KEYS.strategies);
+    const raw = await this.timed(() => this.client.hgetall(KEYS.strategies));
     const result = new Map<string, StoredStrategy>();
 
     for (const [name, json] of Object.entries(raw)) {

@@ -135,6 +135,21 @@ describe('config', () => {
     });
   });
 
+  describe('activity', () => {
+    it('keeps the last 50 membership events by default; maxEvents sets how many (0: none), from env strings too', () => {
+      should(load({}).activity).eql({ maxEvents: 50 });
+      should(load({ activity: { maxEvents: 0 } }).activity).eql({ maxEvents: 0 });
+      should(load({ activity: { maxEvents: '200' } }).activity).eql({ maxEvents: 200 });
+    });
+
+    it('rejects a bad activity section, naming the key', () => {
+      rejects({ activity: 5 }, 'activity', /expected an object with keys maxEvents/);
+      rejects({ activity: { max: 5 } }, 'activity.max', /unknown key/);
+      rejects({ activity: { maxEvents: -1 } }, 'activity.maxEvents', /integer between 0 and 100000/);
+      rejects({ activity: { maxEvents: 1.5 } }, 'activity.maxEvents', /integer between 0 and 100000/);
+    });
+  });
+
   describe('resolveBinding', () => {
     it('resolves interfaces, _site_, IPs and families', () => {
       should(resolveBinding('tcp://[eth0:ipv4]:1', 'k', interfaces).url).equal('tcp://10.1.2.3:1');
