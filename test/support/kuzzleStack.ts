@@ -43,6 +43,10 @@ export interface StackOptions {
   nodeBinary?: string;
   /** the plugin directory enabled as `cluster` (this repository, built, when absent) */
   pluginDir?: string;
+  /** node.js options for the Kuzzle nodes, before Kuzzle's script (e.g. a preload: ['-r', file]) */
+  nodeArgs?: string[];
+  /** extra environment of the Kuzzle nodes */
+  env?: Record<string, string>;
 }
 
 export interface KuzzleNodeHandle {
@@ -196,14 +200,15 @@ export class KuzzleStack {
     for (const [key, value] of Object.entries(flatten(this.options.cluster || {}))) {
       env[`kuzzle_plugins__cluster__${key}`] = value;
     }
-    return env;
+    return { ...env, ...this.options.env };
   }
 
   async startNode (index: number): Promise<void> {
     const node = this.nodes[index];
     const log = fs.createWriteStream(node.logFile, { flags: 'a' });
     const nodeBinary = this.options.nodeBinary || process.execPath;
-    const child = track(spawn(nodeBinary, [path.join(this.kuzzleDir, 'bin', 'start-kuzzle-server')], {
+    const args = [...(this.options.nodeArgs || []), path.join(this.kuzzleDir, 'bin', 'start-kuzzle-server')];
+    const child = track(spawn(nodeBinary, args, {
       cwd: this.workDir,
       env: this.nodeEnv(node),
       stdio: ['ignore', 'pipe', 'pipe'],
