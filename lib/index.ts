@@ -1,22 +1,24 @@
 import { loadConfig, ClusterConfig } from './config';
 import { ClusterNode } from './cluster/node';
 import { ClusterController } from './api/controller';
+import { CONTENT_TYPE } from './metrics/exposition';
 import { AppEvents } from './kuzzle/appEvents';
 import { KuzzleHost } from './kuzzle/host';
 import { ActionHandlers, registerLegacyController } from './kuzzle/legacyController';
 import { Lifecycle } from './kuzzle/lifecycle';
 import { NotificationRelay } from './kuzzle/notifications';
+import { respondRaw } from './kuzzle/rawResponse';
 import { RealtimeSync } from './kuzzle/realtime';
 import { SecuritySync } from './kuzzle/security';
 import { StorageCacheSync } from './kuzzle/storageCache';
 import { StrategySync } from './kuzzle/strategies';
 import { checkKuzzleVersion } from './kuzzle/version';
-import type { PluginContext } from './kuzzle/types';
+import type { ApiRequest, PluginContext } from './kuzzle/types';
 
 type Handler = (...args: never[]) => unknown;
 
 interface ActionDefinition {
-  handler: () => unknown;
+  handler: (request: ApiRequest) => unknown;
   http: Array<{ verb: 'get' | 'post'; path: string }>;
 }
 
@@ -110,6 +112,7 @@ class ClusterPlugin {
 
     const handlers: ActionHandlers = {
       health: async () => controller.health(),
+      metrics: async request => respondRaw(request, controller.metrics(), CONTENT_TYPE),
       reset: async () => controller.reset(),
       status: async () => controller.status(),
     };
@@ -117,6 +120,7 @@ class ClusterPlugin {
       cluster: {
         actions: {
           health: { handler: handlers.health, http: [{ path: '/_plugin/cluster/health', verb: 'get' }] },
+          metrics: { handler: handlers.metrics, http: [{ path: '/_plugin/cluster/metrics', verb: 'get' }] },
           reset: { handler: handlers.reset, http: [{ path: '/_plugin/cluster/reset', verb: 'post' }] },
           status: { handler: handlers.status, http: [{ path: '/_plugin/cluster/status', verb: 'get' }] },
         },

@@ -1,4 +1,5 @@
-import type { ClusterNode } from '../cluster/node';
+import type { ActivityEntry, ClusterNode } from '../cluster/node';
+import { renderClusterMetrics } from '../metrics/clusterMetrics';
 
 type ErrorConstructor = new (message: string) => Error;
 
@@ -19,10 +20,14 @@ export interface ClusterStatus {
   invalidRequests: number;
   /** envelopes published to peers, and the 0mq messages that carried them (batched under load) */
   sent: { envelopes: number; messages: number };
+  /** envelopes and 0mq messages received from the peers */
+  received: { envelopes: number; messages: number };
+  /** the last membership events this node saw (activity.maxEvents), oldest first */
+  activity: ActivityEntry[];
 }
 
 /**
- * The `cluster` API controller: health (for load balancers), status, reset.
+ * The `cluster` API controller: health (for load balancers), status, reset, metrics (for Prometheus).
  */
 export class ClusterController {
   constructor (
@@ -42,6 +47,7 @@ export class ClusterController {
   status (): ClusterStatus {
     const { cluster, self, peers, evictions, dropped, denied, health, sent, unattributed } = this.node.status();
     return {
+      activity: this.node.activity(),
       cluster,
       count: peers.length + 1,
       current: { ...self },
@@ -51,8 +57,14 @@ export class ClusterController {
       health,
       invalidRequests: unattributed.invalid,
       pool: peers.map(peer => ({ ...peer })),
+      received: this.node.received,
       sent,
     };
+  }
+
+  /** the Prometheus text exposition of this node's metrics */
+  metrics (): string {
+    return renderClusterMetrics(this.node.metrics());
   }
 
   async reset (): Promise<{ acknowledged: true }> {

@@ -1,4 +1,4 @@
-import type { PluginController, PluginsManager } from './types';
+import type { ApiRequest, PluginController, PluginsManager } from './types';
 
 /**
  * The name the previous cluster plugin's API answers to: Kuzzle prefixes the
@@ -8,7 +8,7 @@ import type { PluginController, PluginsManager } from './types';
  */
 export const LEGACY_CONTROLLER = 'cluster/cluster';
 
-export type ActionHandlers = Record<string, () => Promise<unknown>>;
+export type ActionHandlers = Record<string, (request: ApiRequest) => Promise<unknown>>;
 
 /**
  * Makes the same actions answer under the previous plugin's controller name,

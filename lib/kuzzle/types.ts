@@ -24,6 +24,14 @@ export interface KuzzleRequest {
   context: { connection: { id: string | null }; user: KuzzleUser | null };
 }
 
+/** what an API action of this plugin reads and sets of its request */
+export interface ApiRequest {
+  input: { args: Record<string, unknown> };
+  context: { connection: { protocol: string | null } };
+  /** `raw`: Kuzzle sends the result as is, with these headers, instead of its JSON envelope */
+  response: { raw: boolean; setHeader (name: string, value: string): unknown };
+}
+
 export type RequestConstructor = new (data: Record<string, unknown>, options?: Record<string, unknown>) => KuzzleRequest;
 
 /** what the funnel, the role checks and server:publicApi read of a plugin controller */
