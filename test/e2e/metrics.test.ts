@@ -1,0 +1,172 @@
+import should from 'should';
+import { Kuzzle, WebSocket } from 'kuzzle-sdk';
+
+import * as http from 'http';
+import * as path from 'path';
+
+import { CONTENT_TYPE } from '../../lib/metrics/exposition';
+import { eventually } from '../support/coreNode';
+import { KuzzleStack, ROOT, httpGet } from '../support/kuzzleStack';
+import { killAll } from '../support/processes';
+import { PrometheusServer, VectorSample, prometheusBinaries, promtool } from '../support/prometheus';
+
+const RULES = path.join(ROOT, 'docs', 'prometheus', 'cluster-rules.yml');
+
+function get (port: number, urlPath: string): Promise<{ status: number; contentType: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', path: urlPath, port, timeout: 5000 }, res => {
+      const chunks: Buffer[] = [];
+      res.on('data', chunk => chunks.push(chunk));
+      res.on('end', () => resolve({
+        body: Buffer.concat(chunks).toString(), contentType: String(res.headers['content-type']), status: res.statusCode || 0,
+      }));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+  });
+}
+
+/** the value of an unlabelled sample in an exposition text */
+function sample (text: string, name: string): number | null {
+  const line = text.split('\n').find(l => l.startsWith(`${name} `));
+  return line === undefined ? null : Number(line.slice(name.length + 1));
+}
+
+interface ActivityEntry { event: string; id: string; reason?: string; detail?: string; date: string; timestamp: number }
+
+async function statusOf (port: number): Promise<{ current: { id: string }; activity: ActivityEntry[] }> {
+  return JSON.parse((await httpGet(port, '/_plugin/cluster/status')).body).result;
+}
+
+const byInstance = (samples: VectorSample[]) => new Map(samples.map(s => [s.metric.instance, Number(s.value[1])]));
+
+describe('end-to-end: Prometheus scrapes 3 real Kuzzle 2.10.4 nodes through /_plugin/cluster/metrics', function () {
+  this.timeout(240000);
+
+  let stack: KuzzleStack;
+  let prometheus: PrometheusServer;
+  let instances: string[] = [];
+
+  before(async () => {
+    // fails here, saying what to install, when prometheus/promtool are missing and cannot be installed
+    prometheusBinaries();
+    stack = await KuzzleStack.start({ nodes: 3 });
+    instances = stack.nodes.map(node => `127.0.0.1:${node.port}`);
+    prometheus = await PrometheusServer.start({ ruleFiles: [RULES], scrapeInterval: '1s', targets: instances });
+  });
+
+  after(async () => {
+    if (prometheus) {
+      await prometheus.stop();
+    }
+    if (stack) {
+      await stack.stop();
+    }
+    await killAll();
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') {
+      if (prometheus) {
+        console.log(`--- last output of prometheus\n${prometheus.output.slice(-15).join('\n')}`);
+      }
+      for (const node of stack ? stack.nodes : []) {
+        console.log(`--- last output of kuzzle-${node.index + 1} (${node.logFile})\n${node.output.slice(-20).map(l => l.slice(0, 400)).join('\n')}`);
+      }
+    }
+  });
+
+  it('GET /_plugin/cluster/metrics answers the text exposition format, which promtool check metrics accepts', async () => {
+    for (const node of stack.nodes) {
+      await eventually('3 members heard', async () => sample((await get(node.port, '/_plugin/cluster/metrics')).body, 'kuzzle_cluster_members_heard') === 3);
+      const reply = await get(node.port, '/_plugin/cluster/metrics');
+      should(reply.status).equal(200);
+      should(reply.contentType).equal(CONTENT_TYPE);
+      should(reply.body).startWith('# HELP kuzzle_cluster_node_info ');
+      should(sample(reply.body, 'kuzzle_cluster_members')).equal(3);
+      should(sample(reply.body, 'kuzzle_cluster_ready')).equal(1);
+      should(reply.body).match(/^kuzzle_cluster_health_reason\{reason="ok"\} 1$/m);
+      should(reply.body).match(/^kuzzle_cluster_redis_round_trip_seconds_count [1-9]\d*$/m);
+
+      const verdict = promtool(['check', 'metrics'], reply.body);
+      should(verdict.status).equal(0, `promtool check metrics failed:\n${verdict.output}`);
+      should(verdict.output.trim()).equal('', `promtool check metrics complained:\n${verdict.output}`);
+    }
+  });
+
+  it('?format=json, WebSocket (SDK) and the legacy controller name get the same text inside Kuzzle\'s JSON response', async () => {
+    const asJson = await get(stack.nodes[0].port, '/_plugin/cluster/metrics?format=json');
+    should(asJson.status).equal(200);
+    should(asJson.contentType).startWith('application/json');
+    should(JSON.parse(asJson.body).result).startWith('# HELP kuzzle_cluster_node_info ');
+
+    const sdk = new Kuzzle(new WebSocket('127.0.0.1', { port: stack.nodes[1].port }), { autoResubscribe: false });
+    sdk.on('networkError', () => undefined);
+    await sdk.connect();
+    try {
+      for (const controller of ['cluster', 'cluster/cluster']) {
+        const { result } = await sdk.query({ action: 'metrics', controller });
+        should(typeof result).equal('string');
+        should(sample(String(result), 'kuzzle_cluster_members')).equal(3);
+      }
+    }
+    finally {
+      sdk.disconnect();
+    }
+  });
+
+  it('promtool check rules accepts the repository\'s rules file', () => {
+    const verdict = promtool(['check', 'rules', RULES]);
+    should(verdict.status).equal(0, verdict.output);
+    should(verdict.output).match(/SUCCESS: \d+ rules found/);
+  });
+
+  it('Prometheus reports every target up, 3 members on each, and evaluates every rule without error', async () => {
+    await eventually('every target up', async () => {
+      const targets = await prometheus.targets();
+      return targets.length === 3 && targets.every(t => t.health === 'up');
+    }, 30000);
+    await eventually('kuzzle_cluster_members 3 on each node', async () => {
+      const members = byInstance(await prometheus.query('kuzzle_cluster_members'));
+      return instances.every(instance => members.get(instance) === 3);
+    }, 30000);
+    await eventually('every rule evaluated', async () => {
+      const groups = await prometheus.ruleGroups();
+      const rules = groups.flatMap(g => g.rules);
+      return rules.length > 0 && rules.every(rule => rule.health === 'ok');
+    }, 30000);
+  });
+
+  it('after a SIGKILL of one node, the survivors\' membership metric drops and the eviction is in their activity with its reason', async () => {
+    const victim = stack.nodes[2];
+    const victimId = (await statusOf(victim.port)).current.id;
+    const survivors = instances.slice(0, 2);
+    stack.killNode(2);
+
+    await eventually('Prometheus sees 2 members on both survivors, and the victim down', async () => {
+      const members = byInstance(await prometheus.query('kuzzle_cluster_members'));
+      const up = byInstance(await prometheus.query('up'));
+      return survivors.every(instance => members.get(instance) === 2) && up.get(instances[2]) === 0;
+    }, 30000);
+    await eventually('the eviction counted in Prometheus', async () => {
+      const evicted = await prometheus.query('sum(kuzzle_cluster_membership_events_total{event="evicted"})');
+      return evicted.length === 1 && Number(evicted[0].value[1]) >= 2;
+    }, 30000);
+    await eventually('KuzzleClusterMembershipDropped firing', async () => {
+      const alerts = await prometheus.alerts();
+      return survivors.every(instance => alerts.some(a => a.labels.alertname === 'KuzzleClusterMembershipDropped'
+        && a.labels.instance === instance && a.state === 'firing'));
+    }, 30000);
+
+    for (const node of stack.nodes.slice(0, 2)) {
+      const { activity } = await statusOf(node.port);
+      const eviction = activity.find(entry => entry.event === 'evicted' && entry.id === victimId);
+      should(eviction).not.be.undefined();
+      const { date, reason, timestamp } = eviction as ActivityEntry;
+      // the survivor that noticed first removes it (timeout), the other is told (evicted_by_peer) unless it noticed too
+      should(['timeout', 'evicted_by_peer']).containEql(reason);
+      should(new Date(date).getTime()).equal(timestamp);
+      should(activity.some(entry => entry.event === 'joined' && entry.id === victimId)).be.true();
+    }
+  });
+});
