@@ -130,6 +130,22 @@ describe('cluster API controller', () => {
     });
   });
 
+  describe('metrics', () => {
+    it('renders the node\'s own metrics as Prometheus text: this node, not ready, and why', () => {
+      const lines = controller.metrics().split('\n');
+      should(lines).containEql(`kuzzle_cluster_node_info{node="${node.id}",pub="tcp://127.0.0.1:17511",router="tcp://127.0.0.1:17510"} 1`);
+      should(lines).containEql('kuzzle_cluster_ready 0');
+      should(lines).containEql('kuzzle_cluster_health_reason{reason="not_joined"} 1');
+    });
+
+    it('follows the node\'s health', () => {
+      sandbox.stub(node, 'health').returns({ ok: true, reason: null });
+      const lines = controller.metrics().split('\n');
+      should(lines).containEql('kuzzle_cluster_ready 1');
+      should(lines).containEql('kuzzle_cluster_health_reason{reason="ok"} 1');
+    });
+  });
+
   describe('reset', () => {
     it('resolves {acknowledged: true} once the node reset the cluster state', async () => {
       let done = false;
