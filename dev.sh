@@ -5,6 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-./dev-npm-install.sh
+install_args=()
+for arg in "$@"; do
+  [ "$arg" != --prometheus ] || install_args=(--prometheus)
+done
+./dev-npm-install.sh ${install_args[@]+"${install_args[@]}"}
 npm run --silent build
 exec node -r ts-node/register/transpile-only test/support/devStack.ts "$@"

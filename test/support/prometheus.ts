@@ -119,6 +119,7 @@ export class PrometheusServer {
   static async start (options: PrometheusOptions, port?: number): Promise<PrometheusServer> {
     const { prometheus } = prometheusBinaries();
     const workDir = options.workDir || fs.mkdtempSync(path.join(os.tmpdir(), 'kuzzle-prometheus-'));
+    fs.mkdirSync(workDir, { recursive: true });
     const configFile = path.join(workDir, 'prometheus.yml');
     fs.writeFileSync(configFile, prometheusConfig(options));
     const listen = port || await freePort();
