@@ -1,3 +1,5 @@
+import * as os from 'os';
+
 import { EsError, illegalArgument, indexNotFound, unsupported } from './errors';
 import { Json, JsonObject, isObject } from './json';
 import { mergeRootMapping, normalizeRootMapping } from './mapping';
@@ -172,9 +174,25 @@ function catIndices (ctx: Ctx): Reply {
   return ok(rows);
 }
 
+/**
+ * Alias names in a path (`/_cat/aliases/{name}`, `/_alias/{name}`,
+ * `DELETE /{index}/_alias/{name}`): comma lists of exact names. ES also takes
+ * wildcards, `_all` and `-exclusions` there: not implemented, so 400 rather
+ * than matching them literally.
+ */
+function aliasNames (ctx: Ctx): string[] | undefined {
+  const names = ctx.vars.name?.split(',');
+  for (const name of names ?? []) {
+    if (name.includes('*') || name === '_all' || name.startsWith('-')) {
+      throw unsupported(`alias name expression [${name}] (only exact names)`);
+    }
+  }
+  return names;
+}
+
 function catAliases (ctx: Ctx): Reply {
   requireJsonFormat(ctx);
-  const wanted = ctx.vars.name?.split(',');
+  const wanted = aliasNames(ctx);
   const rows: Json[] = [];
   for (const idx of [...ctx.store.indices.values()].sort((a, b) => a.name.localeCompare(b.name))) {
     for (const [alias, props] of idx.aliases) {
@@ -192,6 +210,30 @@ function catAliases (ctx: Ctx): Reply {
     }
   }
   return ok(rows);
+}
+
+/**
+ * One node, the master, with every role (the default columns of ES 7.17's
+ * `_cat/nodes`). Kuzzle 2.33 counts the rows to choose wait_for_active_shards.
+ */
+function catNodes (ctx: Ctx): Reply {
+  requireJsonFormat(ctx);
+  // the `id` column it affects is not shown by default: only validated
+  ctx.params.bool('full_id', false);
+  const memory = process.memoryUsage();
+  const load = os.loadavg().map(l => l.toFixed(2));
+  return ok([{
+    ip: '127.0.0.1',
+    'heap.percent': String(Math.round(100 * memory.heapUsed / memory.heapTotal)),
+    'ram.percent': String(Math.round(100 * (1 - os.freemem() / os.totalmem()))),
+    cpu: String(Math.min(100, Math.round(100 * os.loadavg()[0] / Math.max(1, os.cpus().length)))),
+    load_1m: load[0],
+    load_5m: load[1],
+    load_15m: load[2],
+    'node.role': 'cdfhilmrstw',
+    master: '*',
+    name: 'es-standin',
+  }]);
 }
 
 function createIndex (ctx: Ctx): Reply {
@@ -344,7 +386,7 @@ function aliasesMissing (names: string[]): EsError {
 }
 
 function deleteAlias (ctx: Ctx): Reply {
-  const names = ctx.vars.name.split(',');
+  const names = aliasNames(ctx) ?? [];
   const indices = resolveAll(ctx, OPEN_AND_CLOSED);
   let removed = false;
   for (const idx of indices) {
@@ -404,7 +446,7 @@ function listOf (single: Json | undefined, multiple: Json | undefined): string[]
 }
 
 function getAliases (ctx: Ctx): Reply {
-  const names = ctx.vars.name?.split(',');
+  const names = aliasNames(ctx);
   const out: JsonObject = {};
   const found = new Set<string>();
   for (const idx of resolveAll(ctx, OPEN_AND_CLOSED)) {
@@ -456,6 +498,7 @@ export const INDEX_ROUTES: Route[] = [
   { methods: ['GET'], pattern: '/{index}/_stats/{metric}', params: INDEX_OPTS, body: 'none', handler: indexStats },
   { methods: ['GET'], pattern: '/_cat/indices', params: ['format', 'bytes', ...INDEX_OPTS], body: 'none', handler: catIndices },
   { methods: ['GET'], pattern: '/_cat/indices/{index}', params: ['format', 'bytes', ...INDEX_OPTS], body: 'none', handler: catIndices },
+  { methods: ['GET'], pattern: '/_cat/nodes', params: ['format', 'full_id', 'local', 'master_timeout'], body: 'none', handler: catNodes },
   { methods: ['GET'], pattern: '/_cat/aliases', params: ['format', 'expand_wildcards'], body: 'none', handler: catAliases },
   { methods: ['GET'], pattern: '/_cat/aliases/{name}', params: ['format', 'expand_wildcards'], body: 'none', handler: catAliases },
   { methods: ['GET'], pattern: '/_tasks/{task_id}', params: ['wait_for_completion', 'timeout'], body: 'none', handler: getTask },
