@@ -27,7 +27,8 @@ export interface NodeStatusReply {
 
 /** A core node process (see coreNodeProcess.ts) */
 export class CoreNode {
-  readonly notifications: Array<{ from: string; message: DirectPayload }> = [];
+  /** at: when it was delivered, in ms on CLOCK_MONOTONIC (process.hrtime.bigint() / 1e6) */
+  readonly notifications: Array<{ from: string; message: DirectPayload; at: number }> = [];
   readonly syncs: Array<{ from: string; message: HostPayload }> = [];
   readonly logs: string[] = [];
   id = '';
@@ -87,7 +88,7 @@ export class CoreNode {
         return;
       }
       case 'notification':
-        this.notifications.push({ from: event.from, message: event.message });
+        this.notifications.push({ at: event.at, from: event.from, message: event.message });
         return;
       case 'sync':
         this.syncs.push({ from: event.from, message: event.message });

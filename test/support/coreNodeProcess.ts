@@ -5,6 +5,9 @@
  *
  * argv[2]: JSON plugin configuration
  */
+import * as v8 from 'v8';
+import * as vm from 'vm';
+
 import { loadConfig } from '../../lib/config';
 import { ClusterHost, ClusterNode, LocalRoom } from '../../lib/cluster/node';
 import type { DirectPayload, HostPayload, RoomFilter } from '../../lib/cluster/messages';
@@ -23,13 +26,34 @@ export type Command =
   | { id: number; cmd: 'cut'; peers: string[] }
   | { id: number; cmd: 'deafen'; deaf: boolean }
   | { id: number; cmd: 'block'; ms: number }
-  | { id: number; cmd: 'flood'; prefix: string; count: number; filter: RoomFilter };
+  | { id: number; cmd: 'flood'; prefix: string; count: number; filter: RoomFilter }
+  /** `rate` notifications per second {n, padding} for `ms`, in 10 ms ticks; answers how many were sent */
+  | { id: number; cmd: 'stream'; rooms: string[]; first: number; rate: number; ms: number; padding: number }
+  /** one notification {n, t}: t = monotonicMs() when it is handed to the cluster */
+  | { id: number; cmd: 'stamped'; rooms: string[]; n: number }
+  /** process.memoryUsage() after a full garbage collection */
+  | { id: number; cmd: 'memory' };
 
 export type Event =
   | { event: 'reply'; id: number; result?: unknown; error?: string }
-  | { event: 'notification'; from: string; message: DirectPayload }
+  /** at: monotonicMs() when it was delivered */
+  | { event: 'notification'; from: string; message: DirectPayload; at: number }
   | { event: 'sync'; from: string; message: HostPayload }
   | { event: 'rooms'; appeared: string[]; vanished: string[] };
+
+/** ms on CLOCK_MONOTONIC, the same clock in every process of the machine */
+function monotonicMs (): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/** a full garbage collection, without --expose-gc on the command line */
+function collectGarbage (): void {
+  v8.setFlagsFromString('--expose-gc');
+  const gc: unknown = vm.runInNewContext('gc');
+  if (typeof gc === 'function') {
+    gc();
+  }
+}
 
 function emit (event: Event): void {
   if (process.send) {
@@ -50,7 +74,7 @@ const transport = transports[0];
 const host: ClusterHost = {
   localRooms: () => Array.from(local.values()),
   onJoined: async () => undefined,
-  onNotification: (from, message) => emit({ event: 'notification', from, message }),
+  onNotification: (from, message) => emit({ at: monotonicMs(), event: 'notification', from, message }),
   onSync: (from, message) => emit({ event: 'sync', from, message }),
   refresh: async () => undefined,
   roomsChanged: changes => emit({
@@ -133,6 +157,24 @@ async function handle (command: Command): Promise<unknown> {
         return node.setLocalRoom(room, 1, command.filter);
       }));
       return null;
+    case 'stream': {
+      const padding = 'x'.repeat(command.padding);
+      const ticks = Math.max(1, Math.round(command.ms / 10));
+      let n = command.first;
+      for (let tick = 1; tick <= ticks; tick++) {
+        const due = Math.round(command.rate * tick / 100);
+        while (n - command.first < due) {
+          notify(command.rooms, { n: n++, padding });
+        }
+        await new Promise(resolve => setTimeout(resolve, 10));
+      }
+      return n - command.first;
+    }
+    case 'stamped':
+      return notify(command.rooms, { n: command.n, t: monotonicMs() });
+    case 'memory':
+      collectGarbage();
+      return process.memoryUsage();
     case 'stop':
       await node.stop();
       setTimeout(() => process.exit(0), 50);
