@@ -212,9 +212,12 @@ export class Transport implements ClusterTransport {
       return;
     }
 
+    // no 0mq maxMessageSize here: on a connecting socket, an oversized frame is
+    // a protocol error that ends the connection for good (libzmq does not
+    // reconnect), deafening this node to a live member. The inbox drops and
+    // counts oversized envelopes instead; the peer is a member from Redis.
     const sub = new Subscriber({
       linger: 0,
-      maxMessageSize: this.options.maxMessageSize,
       receiveHighWaterMark: this.options.highWaterMark,
     });
     this.secureClient(sub);
