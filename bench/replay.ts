@@ -277,12 +277,13 @@ const latencyRow = (label: string, s: LatencySummary): string =>
   row([label, s.count, fmt(s.p50), fmt(s.p95), fmt(s.p99), fmt(s.max)]);
 
 async function main (): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const args = process.argv.slice(2);
+  const options = parseArgs(args);
   const load = os.loadavg().map(l => l.toFixed(2)).join(' ');
   const lines: string[] = [
     '# Replay of lost notifications: cost and latency',
     '',
-    `\`node -r ts-node/register/transpile-only bench/replay.ts\`, run ${new Date().toISOString().slice(0, 16)}Z.`,
+    `\`node -r ts-node/register/transpile-only bench/replay.ts${args.map(arg => ` ${arg}`).join('')}\`, run ${new Date().toISOString().slice(0, 16)}Z.`,
     `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model || '?'}), load average ${load} at the start (other helpers' test suites were running: the CPU figures are noisy).`,
     '',
     '## Memory of the buffer at its default bounds (one destination node)',
