@@ -32,6 +32,9 @@ export interface RoomQueries {
 export class RoomRegistry implements RoomQueries {
   private readonly rooms = new Map<string, RoomEntry>();
   private readonly byNode = new Map<string, Set<string>>();
+  /** subscriptions per node and in all, kept as counts change: status and metrics read them in O(1) */
+  private readonly subscriptionTotals = new Map<string, number>();
+  private allSubscriptions = 0;
 
   /**
    * Sets `node`'s count for `room` (0 removes it). A room unknown so far
@@ -41,7 +44,9 @@ export class RoomRegistry implements RoomQueries {
     let entry = this.rooms.get(room);
 
     if (count <= 0) {
-      if (entry && entry.counts.delete(node)) {
+      const previous = entry ? entry.counts.get(node) : undefined;
+      if (entry && previous !== undefined && entry.counts.delete(node)) {
+        this.addSubscriptions(node, -previous);
         this.forget(node, room);
         if (entry.counts.size === 0) {
           this.rooms.delete(room);
@@ -60,6 +65,7 @@ export class RoomRegistry implements RoomQueries {
       changes.appeared.push({ filter, room });
     }
 
+    this.addSubscriptions(node, count - (entry.counts.get(node) || 0));
     entry.counts.set(node, count);
 
     let rooms = this.byNode.get(node);
@@ -70,6 +76,17 @@ export class RoomRegistry implements RoomQueries {
     rooms.add(room);
 
     return changes;
+  }
+
+  private addSubscriptions (node: string, delta: number): void {
+    const total = (this.subscriptionTotals.get(node) || 0) + delta;
+    if (total === 0) {
+      this.subscriptionTotals.delete(node);
+    }
+    else {
+      this.subscriptionTotals.set(node, total);
+    }
+    this.allSubscriptions += delta;
   }
 
   private forget (node: string, room: string): void {
@@ -193,15 +210,24 @@ export class RoomRegistry implements RoomQueries {
 
   /** subscriptions held by `node` */
   subscriptionsOf (node: string): number {
-    let total = 0;
-    for (const room of this.byNode.get(node) || []) {
-      total += this.count(room, node);
-    }
-    return total;
+    return this.subscriptionTotals.get(node) || 0;
+  }
+
+  /** how many rooms `node` has subscribers in */
+  roomCountOf (node: string): number {
+    const rooms = this.byNode.get(node);
+    return rooms ? rooms.size : 0;
+  }
+
+  /** subscriptions of the whole cluster */
+  get subscriptions (): number {
+    return this.allSubscriptions;
   }
 
   clear (): void {
     this.rooms.clear();
     this.byNode.clear();
+    this.subscriptionTotals.clear();
+    this.allSubscriptions = 0;
   }
 }

@@ -54,16 +54,12 @@ export function statusOf (facts: StatusFacts): ClusterNodeStatus {
   const shape = (info: NodeInfo) => ({
     id: info.id,
     pub: info.pub,
-    rooms: registry.roomsOf(info.id).length,
+    rooms: registry.roomCountOf(info.id),
     router: info.router,
     subscriptions: registry.subscriptionsOf(info.id),
   });
-  let subscriptions = 0;
-  for (const { total } of registry.entries()) {
-    subscriptions += total;
-  }
   return {
-    cluster: { rooms: registry.size, subscriptions },
+    cluster: { rooms: registry.size, subscriptions: registry.subscriptions },
     denied: facts.transport.denied,
     dropped: facts.transport.dropped,
     evictions: facts.evictions,
