@@ -379,7 +379,7 @@ export function markdown (results: BenchResults): string {
 // ---------------------------------------------------------------------------
 // SVG
 
-const COLORS: Record<Variant, string> = { bundled: '#d95f02', ours: '#1b9e77', single: '#7570b3' };
+const COLORS: Record<Variant, string> = { bundled: '#d95f02', native: '#e7298a', 'native-single': '#66a61e', ours: '#1b9e77', single: '#7570b3' };
 
 function esc (text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

@@ -2,9 +2,12 @@
  * The processes of one benchmarked variant: a throw-away redis-server, the
  * in-memory Elasticsearch stand-in (in this process) and N real Kuzzle 2.10.4
  * nodes, each loading either this repository's plugin, the cluster plugin
- * bundled with Kuzzle, or no cluster plugin at all. Everything binds
- * 127.0.0.1; every process is killed by pid when the variant ends, and when
- * the bench exits, whatever the reason.
+ * bundled with Kuzzle, or no cluster plugin at all; or N Kuzzle 2.33.1 nodes
+ * (bench/native.ts), with their native cluster or with it disabled, each
+ * started through bench/native-preload.ts. Everything binds 127.0.0.1 (the
+ * native cluster's 0mq sockets: each node's own 127.0.0.x); every process is
+ * killed by pid when the variant ends, and when the bench exits, whatever the
+ * reason.
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
@@ -14,6 +17,7 @@ import * as path from 'path';
 import * as ts from 'typescript';
 
 import { EsStandin, startEsStandin } from '../test/support/es-standin/http';
+import { nativeClusterIp, nativeKuzzle, portsFreeOn } from './native';
 import type { KuzzleNodeHandle } from '../test/support/kuzzleStack';
 import { freePort } from '../test/support/ports';
 import { kill, killAllSync, track, waitExit } from '../test/support/processes';
@@ -25,13 +29,24 @@ export const KUZZLE_DIR = path.join(ROOT, 'node_modules', 'kuzzle');
 export const BUNDLED_PLUGIN = 'kuzzle-plugin-cluster';
 export const BUNDLED_PLUGIN_DIR = path.join(KUZZLE_DIR, 'plugins', 'available', BUNDLED_PLUGIN);
 
-export type Variant = 'ours' | 'bundled' | 'single';
+export type Variant = 'ours' | 'bundled' | 'single' | 'native' | 'native-single';
+
+/** every variant, in the order they start (the ceilings first) */
+export const VARIANTS: Variant[] = ['single', 'native-single', 'ours', 'native', 'bundled'];
 
 export const VARIANT_LABEL: Record<Variant, string> = {
   bundled: 'bundled plugin (Kuzzle 2.10.4)',
+  native: 'native cluster (Kuzzle 2.33.1)',
+  'native-single': 'single node, Kuzzle 2.33.1',
   ours: 'this plugin',
   single: 'single node, no cluster',
 };
+
+/** Kuzzle 2.33.1 (bench/native.ts) rather than the repository's Kuzzle 2.10.4 */
+export const isNative = (variant: Variant): boolean => variant === 'native' || variant === 'native-single';
+
+/** 3 nodes (and the join and failure measurements) */
+export const isCluster = (variant: Variant): boolean => variant !== 'single' && variant !== 'native-single';
 
 // ---------------------------------------------------------------------------
 // helpers
@@ -100,14 +115,25 @@ export function httpGet (port: number, urlPath: string, timeout = 3000): Promise
 }
 
 /** the preload, transpiled to plain JavaScript so that the Kuzzle nodes do not load ts-node */
-function writePreload (workDir: string): string {
-  const source = fs.readFileSync(path.join(__dirname, 'preload.ts'), 'utf8');
+function writePreload (workDir: string, name = 'preload'): string {
+  const source = fs.readFileSync(path.join(__dirname, `${name}.ts`), 'utf8');
   const output = ts.transpileModule(source, {
     compilerOptions: { esModuleInterop: true, module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2019 },
   });
-  const file = path.join(workDir, 'preload.js');
+  const file = path.join(workDir, `${name}.js`);
   fs.writeFileSync(file, output.outputText);
   return file;
+}
+
+/** ports free on every one of `hosts` now, never handed out twice in a run */
+async function freePortsOn (hosts: string[]): Promise<[number, number]> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const ports = await freePorts(2);
+    if (await portsFreeOn(hosts, ports)) {
+      return [ports[0], ports[1]];
+    }
+  }
+  throw new Error(`cannot find 2 ports free on ${hosts.join(', ')}`);
 }
 
 // ---------------------------------------------------------------------------
@@ -134,6 +160,9 @@ export class BenchStack {
   private es: EsStandin | null = null;
   private preload = '';
   private enabledDir = '';
+  private kuzzleDir = KUZZLE_DIR;
+  /** native cluster: the 0mq ports every node uses (on its own 127.0.0.x), sync then command */
+  private nativePorts: [number, number] = [0, 0];
 
   constructor (readonly options: StackOptions) {}
 
@@ -143,12 +172,22 @@ export class BenchStack {
 
   /** the route that says a node can serve: the plugin's health, or Kuzzle's own for the no-cluster node */
   get healthPath (): string {
-    return this.variant === 'single' ? '/_healthCheck' : '/_plugin/cluster/health';
+    // Kuzzle 2.33 opens its HTTP port once its cluster node has joined
+    return this.variant === 'ours' || this.variant === 'bundled' ? '/_plugin/cluster/health' : '/_healthCheck';
   }
 
   async start (): Promise<void> {
     fs.mkdirSync(this.options.workDir, { recursive: true });
-    this.preload = writePreload(this.options.workDir);
+    if (isNative(this.variant)) {
+      this.kuzzleDir = await nativeKuzzle(this.options.log);
+      this.preload = writePreload(this.options.workDir, 'native-preload');
+      // the same two ports on every node's address (a node reaches the others with its own port numbers);
+      // one more address for the node the join measurement adds
+      this.nativePorts = await freePortsOn(Array.from({ length: this.options.nodes + 1 }, (_, i) => nativeClusterIp(i)));
+    }
+    else {
+      this.preload = writePreload(this.options.workDir);
+    }
     this.enabledDir = path.join(this.options.workDir, 'plugins-enabled');
     fs.mkdirSync(this.enabledDir, { recursive: true });
     if (this.variant === 'ours') {
@@ -179,7 +218,7 @@ export class BenchStack {
   }
 
   async addNodeHandle (): Promise<NodeHandle> {
-    const [port, pubPort, routerPort] = await freePorts(3);
+    const [port, pubPort, routerPort] = isNative(this.variant) ? [...await freePorts(1), ...this.nativePorts] : await freePorts(3);
     const index = this.nodes.length;
     const node: NodeHandle = {
       bootMs: 0,
@@ -214,7 +253,17 @@ export class BenchStack {
       kuzzle_services__storageEngine__client__node: (this.es as EsStandin).url,
     };
     delete env.DEBUG;
-    if (this.variant === 'ours') {
+    if (isNative(this.variant)) {
+      Object.assign(env, {
+        BENCH_NATIVE_CLUSTER_IP: nativeClusterIp(node.index),
+        BENCH_NATIVE_HTTP_HOST: '127.0.0.1',
+        BENCH_NATIVE_KUZZLE_DIR: this.kuzzleDir,
+        kuzzle_cluster__enabled: this.variant === 'native' ? 'true' : 'false',
+        kuzzle_cluster__ports__command: String(node.routerPort),
+        kuzzle_cluster__ports__sync: String(node.pubPort),
+      });
+    }
+    else if (this.variant === 'ours') {
       Object.assign(env, {
         kuzzle_plugins__cluster__bindings__pub: `tcp://[127.0.0.1:ipv4]:${node.pubPort}`,
         kuzzle_plugins__cluster__bindings__router: `tcp://[127.0.0.1:ipv4]:${node.routerPort}`,
@@ -239,7 +288,7 @@ export class BenchStack {
   /** spawns node `index` and waits for its health route to answer 200 (bounded) */
   async startNode (index: number, timeout = 120000): Promise<number> {
     const node = this.nodes[index];
-    const args = [...(this.options.nodeArgs || []), '-r', this.preload, path.join(KUZZLE_DIR, 'bin', 'start-kuzzle-server')];
+    const args = [...(this.options.nodeArgs || []), '-r', this.preload, path.join(this.kuzzleDir, 'bin', 'start-kuzzle-server')];
     if (this.variant === 'bundled') {
       args.push('--enable-plugins', BUNDLED_PLUGIN);
     }
