@@ -168,11 +168,13 @@ export async function nativeKuzzle (log: (line: string) => void): Promise<string
     if (install.code !== 0) {
       throw failed(`npm install kuzzle@${NATIVE_VERSION} (in ${work})`, install);
     }
-    // the native modules Kuzzle cannot start without must load on this Node
+    // the native modules Kuzzle cannot start without must load on this Node (uWebSockets.js
+    // falls back to a JavaScript implementation, with a warning, when its binary does not)
     const check = await run(process.execPath, ['-e', [
       'const k = require.resolve("kuzzle/package.json");',
       'const req = require("module").createRequire(k);',
       'req("uWebSockets.js"); req("zeromq");',
+      'if (!Object.keys(require.cache).some(f => f.includes("/uWebSockets.js/") && f.endsWith(".node"))) throw new Error("uWebSockets.js: no binary for this Node");',
       'console.log(require(k).version);',
     ].join(' ')], work, 60000);
     if (check.code !== 0 || check.stdout.trim() !== NATIVE_VERSION) {

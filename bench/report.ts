@@ -5,7 +5,10 @@
 import type { RateResult } from './clients';
 import type { CpuUsage } from './cpu';
 import type { FailureResult, FanoutResult, JoinResult, SubscriptionResult, ThroughputResult } from './scenarios';
-import { VARIANT_LABEL, Variant } from './stack';
+import { VARIANT_LABEL, Variant, isCluster } from './stack';
+
+/** the columns of the summary table, left to right */
+const TABLE_ORDER: Variant[] = ['ours', 'native', 'bundled', 'single', 'native-single'];
 
 export interface VariantResult {
   variant: Variant;
@@ -250,9 +253,6 @@ export function verdicts (results: BenchResults): Verdict[] {
 }
 
 export function markdown (results: BenchResults): string {
-  const ours = byVariant(results, 'ours');
-  const bundled = byVariant(results, 'bundled');
-  const single = byVariant(results, 'single');
   const m = results.machine;
   const s = results.settings;
   const lines: string[] = [];
@@ -278,27 +278,36 @@ export function markdown (results: BenchResults): string {
   }
   lines.push('');
 
-  row(['measurement', VARIANT_LABEL.ours, VARIANT_LABEL.bundled, `${VARIANT_LABEL.single} (ceiling)`]);
-  row(['---', '---', '---', '---']);
+  // columns: the three of every run, and the native ones when they ran
+  const columns = TABLE_ORDER.filter(v => ['ours', 'bundled', 'single'].includes(v) || byVariant(results, v))
+    .map(variant => ({ cluster: isCluster(variant), r: byVariant(results, variant), variant }));
+  const cells = (f: (v: VariantResult | undefined, cluster: boolean) => string): string[] => columns.map(c => f(c.r, c.cluster));
+  row(['measurement', ...columns.map(c => (c.cluster ? VARIANT_LABEL[c.variant] : `${VARIANT_LABEL[c.variant]} (ceiling)`))]);
+  row(['---', ...columns.map(() => '---')]);
   for (const rate of s.latencyRates) {
-    row([`latency @${rate} msg/s (cluster: sub on node 1, pub on node 2)`, latencyCell(latencyAt(ours, rate)), latencyCell(latencyAt(bundled, rate)), latencyCell(latencyAt(single, rate))]);
-    row([`&nbsp;&nbsp;rate, loss @${rate} msg/s`, rateCell(latencyAt(ours, rate)), rateCell(latencyAt(bundled, rate)), rateCell(latencyAt(single, rate))]);
+    row([`latency @${rate} msg/s (cluster: sub on node 1, pub on node 2)`, ...cells(v => latencyCell(latencyAt(v, rate)))]);
+    row([`&nbsp;&nbsp;rate, loss @${rate} msg/s`, ...cells(v => rateCell(latencyAt(v, rate)))]);
   }
   const sustained = (v: VariantResult | undefined): string =>
     (v?.throughput ? `${int(v.throughput.sustained)} msg/s (next step: ${v.throughput.stoppedBecause})` : 'n/a');
-  row([`max sustained throughput, p99 <= ${s.p99LimitMs} ms`, sustained(ours), sustained(bundled), sustained(single)]);
-  row([`${int(s.subscriptions)} subscriptions, distinct filters, one collection`, bulkCell(ours?.subscriptions), bulkCell(bundled?.subscriptions), bulkCell(single?.subscriptions)]);
-  row(['&nbsp;&nbsp;Redis commands for them', redisBulkCell(ours?.subscriptions), redisBulkCell(bundled?.subscriptions), redisBulkCell(single?.subscriptions)]);
-  row([`1st subscription (median of ${s.singles})`, singleCell(ours?.subscriptions, 'first'), singleCell(bundled?.subscriptions, 'first'), singleCell(single?.subscriptions, 'first')]);
-  row([`subscription after the bulk (median of ${s.singles})`, singleCell(ours?.subscriptions, 'after'), singleCell(bundled?.subscriptions, 'after'), singleCell(single?.subscriptions, 'after')]);
-  const joinCell = (v: VariantResult | undefined): string => (v?.join
-    ? `${int(v.join.healthyMs)} ms spawn -> healthy (${int(v.join.roomsInCluster)} rooms; first delivery through it ${fmt(v.join.firstDeliveryAfterHealthyMs)} ms after healthy${v.join.roomsKnown !== null ? `; knows ${int(v.join.roomsKnown)} rooms at once` : ''})`
-    : 'n/a');
-  row(['join: 4th node, spawn -> health 200', joinCell(ours), joinCell(bundled), single ? `Kuzzle boot without cluster: ${int(single.bootMs[0])} ms spawn -> /_healthCheck 200` : 'n/a']);
-  const failureCell = (v: VariantResult | undefined): string => (v?.failure
+  row([`max sustained throughput, p99 <= ${s.p99LimitMs} ms`, ...cells(sustained)]);
+  row([`${int(s.subscriptions)} subscriptions, distinct filters, one collection`, ...cells(v => bulkCell(v?.subscriptions))]);
+  row(['&nbsp;&nbsp;Redis commands for them', ...cells(v => redisBulkCell(v?.subscriptions))]);
+  row([`1st subscription (median of ${s.singles})`, ...cells(v => singleCell(v?.subscriptions, 'first'))]);
+  row([`subscription after the bulk (median of ${s.singles})`, ...cells(v => singleCell(v?.subscriptions, 'after'))]);
+  const joinCell = (v: VariantResult | undefined, cluster: boolean): string => {
+    if (!cluster) {
+      return v ? `Kuzzle boot without cluster: ${int(v.bootMs[0])} ms spawn -> /_healthCheck 200` : 'n/a';
+    }
+    return v?.join
+      ? `${int(v.join.healthyMs)} ms spawn -> healthy (${int(v.join.roomsInCluster)} rooms; first delivery through it ${fmt(v.join.firstDeliveryAfterHealthyMs)} ms after healthy${v.join.roomsKnown !== null ? `; knows ${int(v.join.roomsKnown)} rooms at once` : ''})`
+      : 'n/a';
+  };
+  row(['join: 4th node, spawn -> health 200', ...cells(joinCell)]);
+  const failureCell = (v: VariantResult | undefined, cluster: boolean): string => (cluster && v?.failure
     ? (v.failure.detectedMs !== null ? `${int(v.failure.detectedMs)} ms` : `not detected: ${v.failure.error}`)
     : 'n/a');
-  row(['failure detection: SIGKILL -> right count on every survivor', failureCell(ours), failureCell(bundled), 'n/a']);
+  row(['failure detection: SIGKILL -> right count on every survivor', ...cells(failureCell)]);
   const cpuCell = (v: VariantResult | undefined, rate: number): string => {
     const per = latencyAt(v, rate)?.cpuPerMessageUs;
     if (!per) {
@@ -308,9 +317,9 @@ export function markdown (results: BenchResults): string {
     const total = nodes.reduce((a, [, us]) => a + us, 0);
     return `${int(total)} us in Kuzzle nodes (${nodes.map(([k, us]) => `${k.replace('kuzzle ', 'node ')} ${int(us)}`).join(', ')}); bench clients ${int(per['bench clients'])} us`;
   };
-  row(['CPU per notification @1000 msg/s (node 1 subscriber, node 2 publisher)', cpuCell(ours, 1000), cpuCell(bundled, 1000), cpuCell(single, 1000)]);
-  row(['fan-out: bytes/notification to the subscriber\'s node', fanoutCell(ours?.fanout, '1->0'), fanoutCell(bundled?.fanout, '1->0'), 'n/a']);
-  row(['fan-out: bytes/notification to the node without subscribers', fanoutCell(ours?.fanout, '1->2'), fanoutCell(bundled?.fanout, '1->2'), 'n/a']);
+  row(['CPU per notification @1000 msg/s (node 1 subscriber, node 2 publisher)', ...cells(v => cpuCell(v, 1000))]);
+  row(['fan-out: bytes/notification to the subscriber\'s node', ...cells((v, cluster) => (cluster ? fanoutCell(v?.fanout, '1->0') : 'n/a'))]);
+  row(['fan-out: bytes/notification to the node without subscribers', ...cells((v, cluster) => (cluster ? fanoutCell(v?.fanout, '1->2') : 'n/a'))]);
   lines.push('');
 
   lines.push('## Targets (this plugin)', '');
@@ -421,9 +430,10 @@ export function svg (results: BenchResults): string {
   const variants = results.variants;
 
   // legend
+  const legendStep = Math.min(300, Math.floor(1080 / Math.max(1, variants.length)));
   variants.forEach((v, i) => {
-    out.push(`<rect x="${20 + i * 300}" y="42" width="14" height="14" fill="${COLORS[v.variant]}"/>`);
-    out.push(`<text x="${40 + i * 300}" y="54" font-size="13">${esc(v.label)}</text>`);
+    out.push(`<rect x="${20 + i * legendStep}" y="42" width="14" height="14" fill="${COLORS[v.variant]}"/>`);
+    out.push(`<text x="${40 + i * legendStep}" y="54" font-size="${legendStep < 300 ? 11 : 13}">${esc(v.label)}</text>`);
   });
 
   // panel 1: latency percentiles per rate

@@ -6,7 +6,7 @@
  *
  * Options:
  *   --quick             shorter runs, 2,000 subscriptions instead of 10,000
- *   --only=a,b          variants to run among ours, bundled, single (default: all three)
+ *   --only=a,b          variants to run among ours, bundled, single, native, native-single (default: all)
  *   --out=DIR           where to write results.{json,md,svg} (default bench/results)
  *   --keep              keep the work directory (node logs) in /tmp
  *   --cpu-prof=VARIANT  run that variant's Kuzzle nodes with --cpu-prof (profiles in the work directory)
@@ -25,7 +25,7 @@ import {
   Ctx, Holders, RateEntry, closeRateClients, clusterCounters, counterDelta, failure, fanout, join, latency, openHolders,
   openRateClients, subscriptions, throughput,
 } from './scenarios';
-import { BenchStack, ROOT, VARIANT_LABEL, Variant, runMain, sleep } from './stack';
+import { BenchStack, ROOT, VARIANTS, VARIANT_LABEL, Variant, isCluster, runMain, sleep } from './stack';
 
 interface Options {
   report: string | null;
@@ -39,7 +39,7 @@ interface Options {
 
 function parseArgs (argv: string[]): Options {
   const options: Options = {
-    cpuProf: null, keep: false, only: ['single', 'ours', 'bundled'], out: path.join(ROOT, 'bench', 'results'), quick: false,
+    cpuProf: null, keep: false, only: [...VARIANTS], out: path.join(ROOT, 'bench', 'results'), quick: false,
     report: null, skipNotifications: false,
   };
   for (const arg of argv) {
@@ -57,11 +57,11 @@ function parseArgs (argv: string[]): Options {
       const list = value.split(',').map(v => v.trim()) as Variant[];
       for (const v of list) {
         if (!(v in VARIANT_LABEL)) {
-          throw new Error(`unknown variant ${v} (ours, bundled, single)`);
+          throw new Error(`unknown variant ${v} (${VARIANTS.join(', ')})`);
         }
       }
       // always in the same order: the ceiling first
-      options.only = (['single', 'ours', 'bundled'] as Variant[]).filter(v => list.includes(v));
+      options.only = VARIANTS.filter(v => list.includes(v));
     }
     else if (key === '--out' && value) {
       options.out = path.resolve(value);
@@ -141,7 +141,7 @@ async function startVariant (variant: Variant, workRoot: string, options: Option
     logLines.push(text);
     console.log(text);
   };
-  const cluster = variant !== 'single';
+  const cluster = isCluster(variant);
   const vr: VariantResult = {
     bootMs: [], counters: {}, cpu: {}, errors: [], failure: null, fanout: null, join: null, label: VARIANT_LABEL[variant], latency: [], logs: '',
     nodes: cluster ? 3 : 1, subscriptions: null, throughput: null, variant,
@@ -190,7 +190,7 @@ async function stopVariant (r: Running, options: Options): Promise<void> {
 async function clusterOperations (r: Running, results: BenchResults, options: Options): Promise<void> {
   const { ctx, vr, variant } = r;
   const s = results.settings;
-  const cluster = variant !== 'single';
+  const cluster = isCluster(variant);
   let holders: Holders | null = null;
   try {
     ctx.log(`subscriptions: ${s.subscriptions}`);
@@ -226,7 +226,11 @@ async function clusterOperations (r: Running, results: BenchResults, options: Op
 async function notificationMeasurements (list: Running[], results: BenchResults, options: Options): Promise<void> {
   const s = results.settings;
   for (const r of list) {
-    if (r.variant !== 'single') {
+    if (r.variant === 'native') {
+      // its nodes share one 0mq port number (each on its own 127.0.0.x): the byte count tells senders apart by port
+      r.ctx.log('fan-out: not measured for the native cluster');
+    }
+    else if (isCluster(r.variant)) {
       r.ctx.log('fan-out');
       r.vr.fanout = await attempt(r.vr, 'fan-out', r.ctx, () => fanout(r.ctx, s.fanoutNotifications, 1000, options.quick ? 2000 : 3000));
     }
