@@ -297,7 +297,8 @@ export function markdown (results: BenchResults): string {
   row([`subscription after the bulk (median of ${s.singles})`, ...cells(v => singleCell(v?.subscriptions, 'after'))]);
   const joinCell = (v: VariantResult | undefined, cluster: boolean): string => {
     if (!cluster) {
-      return v ? `Kuzzle boot without cluster: ${int(v.bootMs[0])} ms spawn -> /_healthCheck 200` : 'n/a';
+      const what = v?.variant === 'native-single' ? 'Kuzzle 2.33.1 boot, cluster of one' : 'Kuzzle boot without cluster';
+      return v ? `${what}: ${int(v.bootMs[0])} ms spawn -> /_healthCheck 200` : 'n/a';
     }
     return v?.join
       ? `${int(v.join.healthyMs)} ms spawn -> healthy (${int(v.join.roomsInCluster)} rooms; first delivery through it ${fmt(v.join.firstDeliveryAfterHealthyMs)} ms after healthy${v.join.roomsKnown !== null ? `; knows ${int(v.join.roomsKnown)} rooms at once` : ''})`

@@ -3,8 +3,8 @@
  * in-memory Elasticsearch stand-in (in this process) and N real Kuzzle 2.10.4
  * nodes, each loading either this repository's plugin, the cluster plugin
  * bundled with Kuzzle, or no cluster plugin at all; or N Kuzzle 2.33.1 nodes
- * (bench/native.ts), with their native cluster or with it disabled, each
- * started through bench/native-preload.ts. Everything binds 127.0.0.1 (the
+ * (bench/native.ts) and their native cluster (of one node for the single
+ * 2.33.1 column), each started through bench/native-preload.ts. Everything binds 127.0.0.1 (the
  * native cluster's 0mq sockets: each node's own 127.0.0.x); every process is
  * killed by pid when the variant ends, and when the bench exits, whatever the
  * reason.
@@ -37,7 +37,7 @@ export const VARIANTS: Variant[] = ['single', 'native-single', 'ours', 'native',
 export const VARIANT_LABEL: Record<Variant, string> = {
   bundled: 'bundled plugin (Kuzzle 2.10.4)',
   native: 'native cluster (Kuzzle 2.33.1)',
-  'native-single': 'single node, Kuzzle 2.33.1',
+  'native-single': 'single node, Kuzzle 2.33.1 (native cluster of one)',
   ours: 'this plugin',
   single: 'single node, no cluster',
 };
@@ -258,7 +258,9 @@ export class BenchStack {
         BENCH_NATIVE_CLUSTER_IP: nativeClusterIp(node.index),
         BENCH_NATIVE_HTTP_HOST: '127.0.0.1',
         BENCH_NATIVE_KUZZLE_DIR: this.kuzzleDir,
-        kuzzle_cluster__enabled: this.variant === 'native' ? 'true' : 'false',
+        // the single 2.33.1 node keeps its cluster on, alone: with `cluster.enabled: false`, Kuzzle 2.33.1
+        // refuses every subscription (only the cluster answers 'core:realtime:room:create:after')
+        kuzzle_cluster__enabled: 'true',
         kuzzle_cluster__ports__command: String(node.routerPort),
         kuzzle_cluster__ports__sync: String(node.pubPort),
       });
