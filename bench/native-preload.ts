@@ -60,51 +60,62 @@ if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(clusterIp) || !/^127\.\d{1,3}\.\d{1
   throw new Error(`bench native preload: addresses must be in 127.0.0.0/8 (cluster ${clusterIp}, http ${httpHost})`);
 }
 
-// the modules exactly as Kuzzle's files resolve them
-const requireFromCluster = Module.createRequire(path.join(kuzzleDir, 'lib', 'cluster', 'node.js'));
-const requireFromProtocols = Module.createRequire(path.join(kuzzleDir, 'lib', 'core', 'network', 'protocols', 'httpwsProtocol.js'));
+/**
+ * Kuzzle 2.33 forks helper processes (lib/cluster/workers/IDCardRenewer.js,
+ * which only talks to Redis) and they inherit `-r <this preload>`: they are
+ * left as they are, so that the wrapper adds no work to them.
+ */
+function patchKuzzle (kuzzleDir: string, clusterIp: string, httpHost: string): void {
+  // the modules exactly as Kuzzle's files resolve them
+  const requireFromCluster = Module.createRequire(path.join(kuzzleDir, 'lib', 'cluster', 'node.js'));
+  const requireFromProtocols = Module.createRequire(path.join(kuzzleDir, 'lib', 'core', 'network', 'protocols', 'httpwsProtocol.js'));
 
-// uWebSockets.js: HTTP and WebSocket on httpHost only
-const uws = requireFromProtocols('uWebSockets.js') as Uws;
-const uwsBinary = Object.keys(require.cache).find(f => f.includes(`${path.sep}uWebSockets.js${path.sep}`) && f.endsWith('.node'));
-if (!uwsBinary) {
-  throw new Error('bench native preload: uWebSockets.js did not load its binary (it fell back to its JavaScript implementation)');
-}
-const App = uws.App;
-uws.App = (...args: unknown[]): UwsApp => {
-  const app = App(...args);
-  const listen = app.listen;
-  app.listen = (...listenArgs: unknown[]): unknown => {
-    if (typeof listenArgs[0] === 'number') {
-      return listen.call(app, httpHost, ...listenArgs);
-    }
-    return listen.apply(app, listenArgs);
+  // uWebSockets.js: HTTP and WebSocket on httpHost only
+  const uws = requireFromProtocols('uWebSockets.js') as Uws;
+  const uwsBinary = Object.keys(require.cache).find(f => f.includes(`${path.sep}uWebSockets.js${path.sep}`) && f.endsWith('.node'));
+  if (!uwsBinary) {
+    throw new Error('bench native preload: uWebSockets.js did not load its binary (it fell back to its JavaScript implementation)');
+  }
+  const App = uws.App;
+  uws.App = (...args: unknown[]): UwsApp => {
+    const app = App(...args);
+    const listen = app.listen;
+    app.listen = (...listenArgs: unknown[]): unknown => {
+      if (typeof listenArgs[0] === 'number') {
+        return listen.call(app, httpHost, ...listenArgs);
+      }
+      return listen.apply(app, listenArgs);
+    };
+    return app;
   };
-  return app;
-};
 
-// zeromq: "tcp://*:<port>" binds on the cluster address only. Kuzzle binds a
-// Publisher (sync) and a Reply (command); `bind` is a read-only, non-configurable
-// method of their native base class, so each gets its own.
-const zmq = requireFromCluster('zeromq') as Zmq;
-for (const socketClass of [zmq.Publisher, zmq.Reply]) {
-  const bind = socketClass.prototype.bind;
-  Object.defineProperty(socketClass.prototype, 'bind', {
+  // zeromq: "tcp://*:<port>" binds on the cluster address only. Kuzzle binds a
+  // Publisher (sync) and a Reply (command); `bind` is a read-only, non-configurable
+  // method of their native base class, so each gets its own.
+  const zmq = requireFromCluster('zeromq') as Zmq;
+  for (const socketClass of [zmq.Publisher, zmq.Reply]) {
+    const bind = socketClass.prototype.bind;
+    Object.defineProperty(socketClass.prototype, 'bind', {
+      configurable: true,
+      value: function (this: unknown, address: string): Promise<void> {
+        const wildcard = /^tcp:\/\/\*:(\d+)$/.exec(address);
+        return bind.call(this, wildcard ? `tcp://${clusterIp}:${wildcard[1]}` : address);
+      },
+      writable: true,
+    });
+  }
+
+  // Kuzzle in its natural order first (requiring one of its files alone can hit a require cycle)
+  require(kuzzleDir);
+  const ClusterNode = requireFromCluster('./node.js') as ClusterNodeClass;
+  Object.defineProperty(ClusterNode.prototype, 'ip', {
     configurable: true,
-    value: function (this: unknown, address: string): Promise<void> {
-      const wildcard = /^tcp:\/\/\*:(\d+)$/.exec(address);
-      return bind.call(this, wildcard ? `tcp://${clusterIp}:${wildcard[1]}` : address);
-    },
-    writable: true,
+    get: (): string => clusterIp,
+    // the address Kuzzle found (or null) is not used
+    set: (): void => undefined,
   });
 }
 
-// Kuzzle in its natural order first (requiring one of its files alone can hit a require cycle)
-require(kuzzleDir);
-const ClusterNode = requireFromCluster('./node.js') as ClusterNodeClass;
-Object.defineProperty(ClusterNode.prototype, 'ip', {
-  configurable: true,
-  get: (): string => clusterIp,
-  // the address Kuzzle found (or null) is not used
-  set: (): void => undefined,
-});
+if (path.basename(process.argv[1] || '') === 'start-kuzzle-server') {
+  patchKuzzle(kuzzleDir, clusterIp, httpHost);
+}

@@ -75,9 +75,29 @@ export function runMain (main: () => Promise<void>): void {
 
 export const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms));
 
+/** pids of a process's children, [] when unknown (Kuzzle 2.33 forks a worker per node: lib/cluster/workers) */
+function childPids (pid: number): number[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
+  }
+  catch {
+    return [];
+  }
+}
+
+/** a SIGKILL takes the process's children along (a 2.33 worker would otherwise outlive its node for a few seconds) */
 function killChild (child: ChildProcess | null, signal: NodeJS.Signals): void {
   if (child) {
+    const children = signal === 'SIGKILL' && child.pid !== undefined && child.exitCode === null ? childPids(child.pid) : [];
     kill(child, signal);
+    for (const pid of children) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      }
+      catch {
+        // already gone
+      }
+    }
   }
 }
 
