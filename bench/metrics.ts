@@ -116,14 +116,22 @@ export interface SocketBytes {
   acked: number;
 }
 
+/** `host:port` of an `ss` address column, IPv4-mapped IPv6 (`[::ffff:127.0.0.2]:p`) as plain IPv4 */
+export function normalizeAddress (address: string): string {
+  const match = /^\[(?:::ffff:)?([^\]]+)\]:(\d+)$/.exec(address);
+  return match ? `${match[1]}:${match[2]}` : address;
+}
+
 /**
- * Bytes received on every established TCP connection to one of `pubPorts`,
- * read on the connecting (SUB) end, whose owner pid maps to a node: that is
- * what each node's PUB socket sent to each peer, TCP/IP headers excluded.
- * `ss -tinp` gives bytes_received / bytes_acked per socket (Linux
- * tcp_info); root sees every process's sockets.
+ * Bytes received on every established TCP connection to one of
+ * `pubAddresses` (`host:port` -> sending node), read on the connecting (SUB)
+ * end, whose owner pid maps to a node: that is what each node's PUB socket
+ * sent to each peer, TCP/IP headers excluded. The sender is told apart by
+ * address and port: the native 2.33 nodes use one port number, each on its
+ * own 127.0.0.x. `ss -tinp` gives bytes_received / bytes_acked per socket
+ * (Linux tcp_info); root sees every process's sockets.
  */
-export function readPubTraffic (pubPorts: Map<number, number>, pids: Map<number, number>): SocketBytes[] {
+export function readPubTraffic (pubAddresses: Map<string, number>, pids: Map<number, number>): SocketBytes[] {
   const out = execFileSync('ss', ['-tinpH', 'state', 'established'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   const lines = out.split('\n');
   const result: SocketBytes[] = [];
@@ -134,9 +142,8 @@ export function readPubTraffic (pubPorts: Map<number, number>, pids: Map<number,
     }
     const fields = line.trim().split(/\s+/);
     const local = fields[2];
-    const peer = fields[3];
-    const peerPort = Number((peer || '').split(':').pop());
-    const sender = pubPorts.get(peerPort);
+    const peer = normalizeAddress(fields[3] || '');
+    const sender = pubAddresses.get(peer);
     if (sender === undefined || !/^127\./.test(peer)) {
       continue;
     }

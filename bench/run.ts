@@ -11,6 +11,7 @@
  *   --keep              keep the work directory (node logs) in /tmp
  *   --cpu-prof=VARIANT  run that variant's Kuzzle nodes with --cpu-prof (profiles in the work directory)
  *   --skip-notifications  skip fan-out, latency and throughput (e.g. to profile subscriptions alone)
+ *   --fanout-only       fan-out bytes alone (measurement 6), then stop
  *   --report=FILE       only rewrite results.md and results.svg (in --out) from an existing results.json
  */
 import * as fs from 'fs';
@@ -35,11 +36,12 @@ interface Options {
   keep: boolean;
   cpuProf: Variant | null;
   skipNotifications: boolean;
+  fanoutOnly: boolean;
 }
 
 function parseArgs (argv: string[]): Options {
   const options: Options = {
-    cpuProf: null, keep: false, only: [...VARIANTS], out: path.join(ROOT, 'bench', 'results'), quick: false,
+    cpuProf: null, fanoutOnly: false, keep: false, only: [...VARIANTS], out: path.join(ROOT, 'bench', 'results'), quick: false,
     report: null, skipNotifications: false,
   };
   for (const arg of argv) {
@@ -49,6 +51,9 @@ function parseArgs (argv: string[]): Options {
     }
     else if (key === '--keep') {
       options.keep = true;
+    }
+    else if (key === '--fanout-only') {
+      options.fanoutOnly = true;
     }
     else if (key === '--skip-notifications') {
       options.skipNotifications = true;
@@ -226,14 +231,13 @@ async function clusterOperations (r: Running, results: BenchResults, options: Op
 async function notificationMeasurements (list: Running[], results: BenchResults, options: Options): Promise<void> {
   const s = results.settings;
   for (const r of list) {
-    if (r.variant === 'native') {
-      // its nodes share one 0mq port number (each on its own 127.0.0.x): the byte count tells senders apart by port
-      r.ctx.log('fan-out: not measured for the native cluster');
-    }
-    else if (isCluster(r.variant)) {
+    if (isCluster(r.variant)) {
       r.ctx.log('fan-out');
       r.vr.fanout = await attempt(r.vr, 'fan-out', r.ctx, () => fanout(r.ctx, s.fanoutNotifications, 1000, options.quick ? 2000 : 3000));
     }
+  }
+  if (options.fanoutOnly) {
+    return;
   }
   const entries: RateEntry[] = [];
   for (const r of list) {
@@ -349,6 +353,10 @@ async function main (): Promise<void> {
     await notificationMeasurements(list, results, options);
   }
   for (const r of list) {
+    if (options.fanoutOnly) {
+      await stopVariant(r, options);
+      continue;
+    }
     await clusterOperations(r, results, options);
     await sleep(1000);
   }

@@ -300,9 +300,9 @@ export interface FanoutResult {
 }
 
 export async function fanout (ctx: Ctx, count: number, rate: number, idleMs: number): Promise<FanoutResult> {
-  const pubPorts = new Map(ctx.stack.nodes.map(n => [n.pubPort, n.index]));
+  const pubAddresses = new Map(ctx.stack.nodes.map(n => [ctx.stack.pubAddress(n), n.index]));
   const pids = ctx.stack.pids();
-  const read = (): ReturnType<typeof readPubTraffic> => readPubTraffic(pubPorts, pids);
+  const read = (): ReturnType<typeof readPubTraffic> => readPubTraffic(pubAddresses, pids);
   const subscriber = await connect(0, ctx.stack.nodes[0].port);
   const publishers = await publishersOn(ctx, 1, 1);
   try {

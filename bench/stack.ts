@@ -343,6 +343,11 @@ export class BenchStack {
     return node.bootMs;
   }
 
+  /** `host:port` of a node's PUB socket (the native nodes: their own 127.0.0.x, one port number for all) */
+  pubAddress (node: NodeHandle): string {
+    return `${isNative(this.variant) ? nativeClusterIp(node.index) : '127.0.0.1'}:${node.pubPort}`;
+  }
+
   killNode (index: number): void {
     killChild(this.nodes[index].process, 'SIGKILL');
   }
