@@ -7,7 +7,7 @@ import { Activity, ActivityEntry, ActivityCount } from './activity';
 import { Clock, sleep, systemClock, withTimeout } from './clock';
 import { Delivery } from './delivery';
 import { Handshake } from './handshake';
-import { Health, healthVerdict } from './health';
+import { Health, PartitionVerdict, healthVerdict } from './health';
 import { ClusterHost, HostLink } from './host';
 import { Identity } from './identity';
 import { Inbox } from './inbox';
@@ -360,13 +360,7 @@ export class ClusterNode {
   health (): Health {
     const peers = this.membership.all();
     const partition = this.membership.partitionVerdict();
-    if ((partition !== null) !== this.steppedBack) {
-      this.steppedBack = partition !== null;
-      this.history.record(partition
-        ? { detail: `hears ${partition.heard} of ${partition.members} live nodes; the side of ${partition.winner} stays ready`,
-          event: 'not_ready', id: this.id, reason: 'partition' }
-        : { detail: 'partition healed', event: 'recovered', id: this.id, reason: 'partition' });
-    }
+    this.notePartition(partition);
     return healthVerdict({
       dirty: this.resync.dirty,
       joined: this.joined,
@@ -393,6 +387,22 @@ export class ClusterNode {
       transport: this.transport,
       unattributed: this.inbox.unattributed,
     });
+  }
+
+  /**
+   * Records when the partition rule starts or stops holding against this
+   * node. The verdict has no event of its own; health() runs at least once
+   * per heartbeat (the liveness carries it), so a change is seen within one.
+   */
+  private notePartition (partition: PartitionVerdict | null): void {
+    if ((partition !== null) === this.steppedBack) {
+      return;
+    }
+    this.steppedBack = partition !== null;
+    this.history.record(partition
+      ? { detail: `hears ${partition.heard} of ${partition.members} live nodes; the side of ${partition.winner} stays ready`,
+        event: 'not_ready', id: this.id, reason: 'partition' }
+      : { detail: 'partition healed', event: 'recovered', id: this.id, reason: 'partition' });
   }
 
   /** the last membership events this node saw, oldest first */
