@@ -169,4 +169,48 @@ describe('end-to-end: Prometheus scrapes 3 real Kuzzle 2.10.4 nodes through /_pl
       should(activity.some(entry => entry.event === 'joined' && entry.id === victimId)).be.true();
     }
   });
+
+  it('Redis lost then back: redis_up and readiness drop, errors are counted, and the survivors\' activity says so', async () => {
+    const survivors = stack.nodes.slice(0, 2);
+    const errorsBefore = new Map<number, number>();
+    for (const node of survivors) {
+      errorsBefore.set(node.port, sample((await get(node.port, '/_plugin/cluster/metrics')).body, 'kuzzle_cluster_redis_errors_total') || 0);
+    }
+    await stack.redis.stop();
+    try {
+      await eventually('redis_up 0 and not ready on both survivors', async () => {
+        for (const node of survivors) {
+          const text = (await get(node.port, '/_plugin/cluster/metrics')).body;
+          if (sample(text, 'kuzzle_cluster_redis_up') !== 0 || !/^kuzzle_cluster_health_reason\{reason="redis_unreachable"\} 1$/m.test(text)) {
+            return false;
+          }
+        }
+        return true;
+      }, 20000);
+      // a few heartbeats meet the outage: their Redis calls fail and are counted
+      await new Promise(resolve => setTimeout(resolve, 2500));
+    }
+    finally {
+      await stack.redis.restart();
+    }
+    await eventually('both survivors ready again', async () => {
+      for (const node of survivors) {
+        if (sample((await get(node.port, '/_plugin/cluster/metrics')).body, 'kuzzle_cluster_ready') !== 1) {
+          return false;
+        }
+      }
+      return true;
+    }, 30000);
+
+    for (const node of survivors) {
+      const text = (await get(node.port, '/_plugin/cluster/metrics')).body;
+      should(sample(text, 'kuzzle_cluster_redis_errors_total')).be.above(errorsBefore.get(node.port) as number);
+      // an empty Redis may make the node rejoin under a new id: the events carry the id it had then
+      const { activity } = await statusOf(node.port);
+      const lost = activity.findIndex(e => e.event === 'not_ready' && e.reason === 'redis_lost');
+      const back = activity.findIndex(e => e.event === 'recovered' && e.reason === 'redis_lost');
+      should(lost).be.aboveOrEqual(0);
+      should(back).be.above(lost);
+    }
+  });
 });
