@@ -26,7 +26,8 @@ export interface KuzzleRequest {
 
 /** what an API action of this plugin reads and sets of its request */
 export interface ApiRequest {
-  input: { args: Record<string, unknown> };
+  /** volatile: the SDKs set `sdkName` in it (over HTTP, as the x-kuzzle-volatile header) */
+  input: { args: Record<string, unknown>; volatile: Record<string, unknown> | null };
   context: { connection: { protocol: string | null } };
   /** `raw`: Kuzzle sends the result as is, with these headers, instead of its JSON envelope */
   response: { raw: boolean; setHeader (name: string, value: string): unknown };

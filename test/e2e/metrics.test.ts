@@ -1,5 +1,5 @@
 import should from 'should';
-import { Kuzzle, WebSocket } from 'kuzzle-sdk';
+import { Http, Kuzzle, WebSocket } from 'kuzzle-sdk';
 
 import * as http from 'http';
 import * as path from 'path';
@@ -94,24 +94,31 @@ describe('end-to-end: Prometheus scrapes 3 real Kuzzle 2.10.4 nodes through /_pl
     }
   });
 
-  it('?format=json, WebSocket (SDK) and the legacy controller name get the same text inside Kuzzle\'s JSON response', async () => {
+  it('?format=json, the SDK (WebSocket and Http) and the legacy controller name get the same text inside Kuzzle\'s JSON response', async () => {
     const asJson = await get(stack.nodes[0].port, '/_plugin/cluster/metrics?format=json');
     should(asJson.status).equal(200);
     should(asJson.contentType).startWith('application/json');
     should(JSON.parse(asJson.body).result).startWith('# HELP kuzzle_cluster_node_info ');
 
-    const sdk = new Kuzzle(new WebSocket('127.0.0.1', { port: stack.nodes[1].port }), { autoResubscribe: false });
-    sdk.on('networkError', () => undefined);
-    await sdk.connect();
-    try {
-      for (const controller of ['cluster', 'cluster/cluster']) {
-        const { result } = await sdk.query({ action: 'metrics', controller });
-        should(typeof result).equal('string');
-        should(sample(String(result), 'kuzzle_cluster_members')).equal(3);
+    // the SDK's Http protocol needs HTTP routes, which the legacy name has none of (as for its other actions)
+    const cases: Array<[WebSocket | Http, string[]]> = [
+      [new WebSocket('127.0.0.1', { port: stack.nodes[1].port }), ['cluster', 'cluster/cluster']],
+      [new Http('127.0.0.1', { port: stack.nodes[2].port }), ['cluster']],
+    ];
+    for (const [protocol, controllers] of cases) {
+      const sdk = new Kuzzle(protocol, { autoResubscribe: false });
+      sdk.on('networkError', () => undefined);
+      await sdk.connect();
+      try {
+        for (const controller of controllers) {
+          const { result } = await sdk.query({ action: 'metrics', controller });
+          should(typeof result).equal('string');
+          should(sample(String(result), 'kuzzle_cluster_members')).equal(3);
+        }
       }
-    }
-    finally {
-      sdk.disconnect();
+      finally {
+        sdk.disconnect();
+      }
     }
   });
 
