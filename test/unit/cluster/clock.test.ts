@@ -74,8 +74,9 @@ describe('clock', () => {
     });
 
     afterEach(() => {
-      fake.restore();
+      // spies wrap the fake timers: unwrap them first, or the fakes stay installed
       sinon.restore();
+      fake.restore();
     });
 
     it('now() is Date.now()', () => {
