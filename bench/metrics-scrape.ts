@@ -58,6 +58,7 @@ function renderCost (rooms: number): void {
   const scrape = (): string => renderClusterMetrics({
     ackWaits: histogram.snapshot(),
     activity: [{ count: 2, event: 'joined', reason: '' }],
+    departed: noCounters(),
     heard: 3,
     minimumNodes: 1,
     received: { envelopes: 1, messages: 1 },

@@ -15,6 +15,7 @@ import type { Logger } from './logger';
 import { Membership } from './membership';
 import { BROADCAST_TOPIC, DirectPayload, HostPayload, RoomFilter, nodeTopic } from './messages';
 import { Outbox } from './outbox';
+import { PeerCounters, noCounters } from './peer';
 import { Replay } from './replay';
 import { ReplayBuffer } from './replayBuffer';
 import { Resync } from './resync';
@@ -38,6 +39,8 @@ export interface NodeMetrics {
   received: { envelopes: number; messages: number };
   /** membership events seen since start, by event and reason */
   activity: ActivityCount[];
+  /** the counters of the peers no longer in the table, summed (so that node-wide totals never go down) */
+  departed: PeerCounters;
   ackWaits: HistogramSnapshot;
   redis: { up: boolean; errors: number; roundTrips: HistogramSnapshot };
 }
@@ -85,6 +88,7 @@ export class ClusterNode {
   private readonly history: Activity;
   /** whether the partition rule made this node step back, as last seen */
   private steppedBack = false;
+  private readonly departed = noCounters();
 
   constructor (
     private readonly config: ClusterConfig,
@@ -127,6 +131,10 @@ export class ClusterNode {
           history.record(cause === 'left'
             ? { address: peer.info.pub, detail, event: 'left', id: peer.id }
             : { address: peer.info.pub, detail, event: 'evicted', id: peer.id, reason: cause });
+          const { counters } = peer.view();
+          for (const name of Object.keys(counters) as Array<keyof PeerCounters>) {
+            this.departed[name] += counters[name];
+          }
           this.outbox.forget(peer.id);
           this.acks.peerGone(peer.id);
           this.host.roomsChanged(this.registry.dropNode(peer.id));
@@ -418,6 +426,7 @@ export class ClusterNode {
     return {
       ackWaits: this.acks.waits.snapshot(),
       activity: this.history.counts(),
+      departed: { ...this.departed },
       heard: this.membership.heardPeers().length + 1,
       minimumNodes: this.config.minimumNodes,
       received: this.received,

@@ -105,6 +105,13 @@ export function renderClusterMetrics (metrics: NodeMetrics): string {
   perPeer('invalid_frames_total', 'Frames from the peer that failed validation, dropped.', 'counter', peer => counter(peer, 'invalid'));
   perPeer('lost_notifications_total', 'Notifications from the peer that never arrived nor could be replayed.', 'counter',
     peer => counter(peer, 'lostNotifications'));
+  let lostByAll = metrics.departed.lostNotifications;
+  for (const peer of peers) {
+    lostByAll += counter(peer, 'lostNotifications');
+  }
+  out.counter(`${P}lost_notifications_all_peers_total`,
+    'Notifications lost, from every peer together, those gone included: unlike the per-peer series it keeps what a peer lost just before it was evicted.')
+    .set(lostByAll);
   perPeer('replayed_notifications_total', 'Notifications a link lost that the peer sent again.', 'counter', peer => counter(peer, 'replayed'));
   perPeer('replay_held_back', 'Notifications from the peer held back now, waiting for a replay.', 'gauge',
     peer => (peer.replay ? peer.replay.heldBack : 0));

@@ -52,6 +52,7 @@ function knownMetrics (): NodeMetrics {
       { count: 1, event: 'joined', reason: '' },
       { count: 2, event: 'evicted', reason: 'timeout' },
     ],
+    departed: { ...noCounters(), gaps: 7, lostNotifications: 10 },
     heard: 2,
     minimumNodes: 3,
     received: { envelopes: 90, messages: 30 },
@@ -163,6 +164,9 @@ kuzzle_cluster_invalid_frames_total{peer="p1"} 3
 # TYPE kuzzle_cluster_lost_notifications_total counter
 kuzzle_cluster_lost_notifications_total{peer="p\\"2\\\\x"} 0
 kuzzle_cluster_lost_notifications_total{peer="p1"} 4
+# HELP kuzzle_cluster_lost_notifications_all_peers_total Notifications lost, from every peer together, those gone included: unlike the per-peer series it keeps what a peer lost just before it was evicted.
+# TYPE kuzzle_cluster_lost_notifications_all_peers_total counter
+kuzzle_cluster_lost_notifications_all_peers_total 14
 # HELP kuzzle_cluster_replayed_notifications_total Notifications a link lost that the peer sent again.
 # TYPE kuzzle_cluster_replayed_notifications_total counter
 kuzzle_cluster_replayed_notifications_total{peer="p\\"2\\\\x"} 0
