@@ -1,21 +1,14 @@
 import should from 'should';
-import { Kuzzle, WebSocket, Http } from 'kuzzle-sdk';
+import { Kuzzle, Http } from 'kuzzle-sdk';
 
 import * as path from 'path';
 
-import { KuzzleStack, httpGet, httpQuery } from '../support/kuzzleStack';
+import { KuzzleStack, connectSdk, httpGet, httpQuery } from '../support/kuzzleStack';
 import { killAll } from '../support/processes';
 import { freePorts } from '../support/ports';
 import { eventually } from '../support/coreNode';
 
 type Notification = { type: string; action?: string; scope?: string; user?: string; result: Record<string, unknown>; volatile?: Record<string, unknown> };
-
-async function connect (port: number): Promise<Kuzzle> {
-  const kuzzle = new Kuzzle(new WebSocket('127.0.0.1', { port }), { autoResubscribe: false });
-  kuzzle.on('networkError', () => undefined);
-  await kuzzle.connect();
-  return kuzzle;
-}
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 
@@ -33,7 +26,7 @@ describe('end-to-end: 3 real Kuzzle 2.10.4 nodes with the plugin, nginx in front
       nodes: 3,
       plugins: [path.resolve(__dirname, '..', 'support', 'plugins', 'cluster-test-plugin')],
     });
-    clients = await Promise.all(stack.nodes.map(node => connect(node.port)));
+    clients = await Promise.all(stack.nodes.map(node => connectSdk(node.port)));
   });
 
   after(async () => {
@@ -48,9 +41,7 @@ describe('end-to-end: 3 real Kuzzle 2.10.4 nodes with the plugin, nginx in front
 
   afterEach(function () {
     if (this.currentTest?.state === 'failed' && stack) {
-      for (const node of stack.nodes) {
-        console.log(`--- last output of kuzzle-${node.index + 1} (${node.logFile})\n${node.output.slice(-25).map(l => l.slice(0, 400)).join('\n')}`);
-      }
+      stack.printLastOutput();
     }
   });
 
@@ -166,7 +157,7 @@ describe('end-to-end: 3 real Kuzzle 2.10.4 nodes with the plugin, nginx in front
       (await Promise.all(clients.map(k => k.realtime.count(roomA)))).every(n => n === 1));
 
     // a subscriber that disconnects (no unsubscribe) is counted out too
-    const leaving = await connect(stack.nodes[2].port);
+    const leaving = await connectSdk(stack.nodes[2].port);
     await leaving.realtime.subscribe('e2e', 'docs', filters, () => undefined);
     await eventually('count 2 with the new subscriber', async () => (await a.realtime.count(roomA)) === 2);
     leaving.disconnect();
@@ -311,7 +302,7 @@ describe('end-to-end: 3 real Kuzzle 2.10.4 nodes with the plugin, nginx in front
       credentials: { local: { password: 'e2e-password', username: 'e2e-user' } },
     }, { refresh: 'wait_for' });
 
-    const user = await connect(stack.nodes[1].port);
+    const user = await connectSdk(stack.nodes[1].port);
     try {
       await user.auth.login('local', { password: 'e2e-password', username: 'e2e-user' });
       await user.document.create('e2e', 'docs', { kind: 'acl' });
@@ -369,7 +360,7 @@ describe('end-to-end: 3 real Kuzzle 2.10.4 nodes with the plugin, nginx in front
   it('an authentication strategy registered at runtime on one node is usable on all', async () => {
     const [a] = clients;
     const login = async (port: number): Promise<string> => {
-      const client = await connect(port);
+      const client = await connectSdk(port);
       try {
         return await client.auth.login('token', { token: 'open-sesame:e2e-user' });
       }
@@ -443,7 +434,7 @@ describe('end-to-end: 3 real Kuzzle 2.10.4 nodes with the plugin, nginx in front
     }
 
     await stack.startNode(2);
-    clients[2] = await connect(stack.nodes[2].port);
+    clients[2] = await connectSdk(stack.nodes[2].port);
     const received: Notification[] = [];
     await clients[2].realtime.subscribe('e2e', 'docs', filters, n => { received.push(n as unknown as Notification); });
     await eventually('count 2 again', async () => (await a.realtime.count(room)) === 2);

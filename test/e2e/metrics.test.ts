@@ -70,9 +70,7 @@ describe('end-to-end: Prometheus scrapes 3 real Kuzzle 2.10.4 nodes through /_pl
       if (prometheus) {
         console.log(`--- last output of prometheus\n${prometheus.output.slice(-15).join('\n')}`);
       }
-      for (const node of stack ? stack.nodes : []) {
-        console.log(`--- last output of kuzzle-${node.index + 1} (${node.logFile})\n${node.output.slice(-20).map(l => l.slice(0, 400)).join('\n')}`);
-      }
+      stack?.printLastOutput(20);
     }
   });
 

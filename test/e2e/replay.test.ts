@@ -13,9 +13,9 @@ import * as path from 'path';
 
 import should from 'should';
 import * as ts from 'typescript';
-import { Kuzzle, WebSocket } from 'kuzzle-sdk';
+import { Kuzzle } from 'kuzzle-sdk';
 
-import { KuzzleStack, ROOT, httpGet } from '../support/kuzzleStack';
+import { KuzzleStack, ROOT, connectSdk, httpGet } from '../support/kuzzleStack';
 import { eventually } from '../support/coreNode';
 import { killAll } from '../support/processes';
 
@@ -26,13 +26,6 @@ interface PeerStatus {
 interface ClusterStatus {
   current: { id: string };
   pool: PeerStatus[];
-}
-
-async function connect (port: number): Promise<Kuzzle> {
-  const kuzzle = new Kuzzle(new WebSocket('127.0.0.1', { port }), { autoResubscribe: false });
-  kuzzle.on('networkError', () => undefined);
-  await kuzzle.connect();
-  return kuzzle;
 }
 
 async function clusterStatus (port: number): Promise<ClusterStatus> {
@@ -78,7 +71,7 @@ describe('end-to-end: replay of the notifications a link lost, between real Kuzz
       nodeArgs: lossyLinkPreload(preloadDir),
       nodes: 2,
     });
-    clients = await Promise.all(stack.nodes.map(node => connect(node.port)));
+    clients = await Promise.all(stack.nodes.map(node => connectSdk(node.port)));
   });
 
   after(async () => {
@@ -94,9 +87,7 @@ describe('end-to-end: replay of the notifications a link lost, between real Kuzz
 
   afterEach(function () {
     if (this.currentTest?.state === 'failed' && stack) {
-      for (const node of stack.nodes) {
-        console.log(`--- last output of kuzzle-${node.index + 1} (${node.logFile})\n${node.output.slice(-25).map(l => l.slice(0, 400)).join('\n')}`);
-      }
+      stack.printLastOutput();
     }
   });
 

@@ -13,11 +13,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import { DocumentNotification, Kuzzle, WebSocket } from 'kuzzle-sdk';
+import { DocumentNotification, Kuzzle } from 'kuzzle-sdk';
 import should from 'should';
 
 import { eventually } from '../support/coreNode';
-import { KuzzleStack, httpGet } from '../support/kuzzleStack';
+import { KuzzleStack, connectSdk, httpGet } from '../support/kuzzleStack';
 import { killAll } from '../support/processes';
 import { NODE_12_VERSION, kuzzleOnNode12, node12BuildEnv } from './kuzzleOnNode12';
 import { describeRun, installPackedPlugin, packPlugin, run } from './support';
@@ -52,13 +52,6 @@ interface ServerInfoView {
   serverInfo: { kuzzle: { nodeVersion: string; version: string; plugins: Record<string, { manifest: { path: string } }> } };
 }
 
-async function connect (port: number): Promise<Kuzzle> {
-  const kuzzle = new Kuzzle(new WebSocket('127.0.0.1', { port }), { autoResubscribe: false });
-  kuzzle.on('networkError', () => undefined);
-  await kuzzle.connect();
-  return kuzzle;
-}
-
 describe(`packaging: the packed plugin on Node ${NODE_12_VERSION} (the kuzzleio/kuzzle:2.10.4 image's Node)`, function () {
   this.timeout(180000);
 
@@ -89,7 +82,7 @@ describe(`packaging: the packed plugin on Node ${NODE_12_VERSION} (the kuzzleio/
       pluginDir,
       workDir: path.join(work, 'stack'),
     });
-    clients = await Promise.all(stack.nodes.map(node => connect(node.port)));
+    clients = await Promise.all(stack.nodes.map(node => connectSdk(node.port)));
   });
 
   after(async () => {
@@ -107,9 +100,7 @@ describe(`packaging: the packed plugin on Node ${NODE_12_VERSION} (the kuzzleio/
 
   afterEach(function () {
     if (this.currentTest?.state === 'failed' && stack) {
-      for (const node of stack.nodes) {
-        console.log(`--- last output of kuzzle-${node.index + 1} (${node.logFile})\n${node.output.slice(-25).join('\n')}`);
-      }
+      stack.printLastOutput();
     }
   });
 

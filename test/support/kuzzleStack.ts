@@ -5,6 +5,7 @@
  * optionally nginx in front. Used by ./dev.sh and the end-to-end tests.
  */
 import { spawn, ChildProcess } from 'child_process';
+import { Kuzzle, WebSocket } from 'kuzzle-sdk';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as os from 'os';
@@ -99,6 +100,14 @@ export function httpGet (port: number, urlPath: string, method = 'GET', body?: u
 /** Kuzzle's generic HTTP entry point: any controller and action, routed or not */
 export function httpQuery (port: number, request: { controller: string; action: string }): Promise<{ status: number; body: string }> {
   return httpGet(port, '/_query', 'POST', request);
+}
+
+/** an SDK client over WebSocket to one node, without resubscription on reconnect */
+export async function connectSdk (port: number): Promise<Kuzzle> {
+  const kuzzle = new Kuzzle(new WebSocket('127.0.0.1', { port }), { autoResubscribe: false });
+  kuzzle.on('networkError', () => undefined);
+  await kuzzle.connect();
+  return kuzzle;
 }
 
 export class KuzzleStack {
@@ -232,6 +241,13 @@ export class KuzzleStack {
       async () => { const r = await httpGet(node.port, '/_plugin/cluster/health'); if (process.env.DEBUG_STACK) console.log(r.status, r.body.slice(0, 300)); return r.status === 200; },
       90000,
       () => (child.exitCode !== null ? `exited with code ${child.exitCode}; last output:\n${node.output.slice(-20).join('\n')}` : null));
+  }
+
+  /** for a failed test: the last lines each node printed */
+  printLastOutput (lines = 25): void {
+    for (const node of this.nodes) {
+      console.log(`--- last output of kuzzle-${node.index + 1} (${node.logFile})\n${node.output.slice(-lines).map(l => l.slice(0, 400)).join('\n')}`);
+    }
   }
 
   /** SIGKILL (or another signal) */
