@@ -45,6 +45,8 @@ export interface MembershipListener {
   selfEvicted (): void;
   /** the liveness key was refreshed */
   refreshed (): void;
+  /** the partition rule made this node step back (a verdict), or let it stand again (null) */
+  partitionChanged (verdict: PartitionVerdict | null): void;
 }
 
 export interface MembershipOptions {
@@ -71,6 +73,8 @@ export class Membership {
   private members = new Map<string, string[]>();
   private livenessRefreshedAt = 0;
   private readonly partition: PartitionWatch;
+  /** whether partitionChanged last announced a verdict */
+  private steppedBack = false;
   private timers: Cancel[] = [];
   private stopped = false;
 
@@ -213,11 +217,17 @@ export class Membership {
     }
   }
 
+  /** runs every failure check, so a change of verdict is announced within heartbeat / 4 of holding */
   private observePartition (): void {
     const heard = new Set(this.heardPeers());
     const winner = partitionWinner(this.options.identity.id, heard, this.members);
-    this.partition.observe(winner ? { heard: heard.size + 1, members: this.members.size, winner } : null,
-      this.options.clock.now());
+    const now = this.options.clock.now();
+    this.partition.observe(winner ? { heard: heard.size + 1, members: this.members.size, winner } : null, now);
+    const verdict = this.partition.steppedBack(now);
+    if ((verdict !== null) !== this.steppedBack) {
+      this.steppedBack = verdict !== null;
+      this.options.listener.partitionChanged(verdict);
+    }
   }
 
   private async removeGhost (info: NodeInfo): Promise<void> {
@@ -299,5 +309,6 @@ export class Membership {
     this.forgetAll({ cause: 'own_eviction', detail: 'this node was evicted' });
     this.members = new Map();
     this.partition.observe(null, this.options.clock.now());
+    this.steppedBack = false;
   }
 }

@@ -7,7 +7,7 @@ import { Activity, ActivityEntry, ActivityCount } from './activity';
 import { Clock, sleep, systemClock, withTimeout } from './clock';
 import { Delivery } from './delivery';
 import { Handshake } from './handshake';
-import { Health, PartitionVerdict, healthVerdict } from './health';
+import { Health, healthVerdict } from './health';
 import { ClusterHost, HostLink } from './host';
 import { Identity } from './identity';
 import { Inbox } from './inbox';
@@ -86,8 +86,6 @@ export class ClusterNode {
   private stopped = false;
   private evictions = 0;
   private readonly history: Activity;
-  /** whether the partition rule made this node step back, as last seen */
-  private steppedBack = false;
   private readonly departed = noCounters();
 
   constructor (
@@ -139,6 +137,10 @@ export class ClusterNode {
           this.acks.peerGone(peer.id);
           this.host.roomsChanged(this.registry.dropNode(peer.id));
         },
+        partitionChanged: verdict => history.record(verdict
+          ? { detail: `hears ${verdict.heard} of ${verdict.members} live nodes; the side of ${verdict.winner} stays ready`,
+            event: 'not_ready', id: this.id, reason: 'partition' }
+          : { detail: 'partition healed', event: 'recovered', id: this.id, reason: 'partition' }),
         refreshed: () => {
           if (this.resync.dirty && this.joined) {
             void this.resync.all();
@@ -367,8 +369,6 @@ export class ClusterNode {
 
   health (): Health {
     const peers = this.membership.all();
-    const partition = this.membership.partitionVerdict();
-    this.notePartition(partition);
     return healthVerdict({
       dirty: this.resync.dirty,
       joined: this.joined,
@@ -376,7 +376,7 @@ export class ClusterNode {
       minimumNodes: this.config.minimumNodes,
       nodeTimeout: this.config.timers.nodeTimeout,
       nodes: this.membership.heardPeers().length + 1,
-      partition,
+      partition: this.membership.partitionVerdict(),
       redisUp: this.store.isUp,
       stopped: this.stopped,
       syncing: peers.filter(peer => peer.syncing).map(peer => peer.id),
@@ -395,22 +395,6 @@ export class ClusterNode {
       transport: this.transport,
       unattributed: this.inbox.unattributed,
     });
-  }
-
-  /**
-   * Records when the partition rule starts or stops holding against this
-   * node. The verdict has no event of its own; health() runs at least once
-   * per heartbeat (the liveness carries it), so a change is seen within one.
-   */
-  private notePartition (partition: PartitionVerdict | null): void {
-    if ((partition !== null) === this.steppedBack) {
-      return;
-    }
-    this.steppedBack = partition !== null;
-    this.history.record(partition
-      ? { detail: `hears ${partition.heard} of ${partition.members} live nodes; the side of ${partition.winner} stays ready`,
-        event: 'not_ready', id: this.id, reason: 'partition' }
-      : { detail: 'partition healed', event: 'recovered', id: this.id, reason: 'partition' });
   }
 
   /** the last membership events this node saw, oldest first */

@@ -40,7 +40,7 @@ function fixture (timers: Partial<Timers> = {}): Fixture {
   stores.push(store);
   const state = { joined: true, ready: true };
   const listener: sinon.SinonStubbedInstance<MembershipListener> = {
-    peerAdded: sinon.stub(), peerRemoved: sinon.stub(), refreshed: sinon.stub(), selfEvicted: sinon.stub(),
+    partitionChanged: sinon.stub(), peerAdded: sinon.stub(), peerRemoved: sinon.stub(), refreshed: sinon.stub(), selfEvicted: sinon.stub(),
   };
   const membership = new Membership({
     clock, identity, isReady: () => state.ready, listener, log: new RecordingLog(), outbox, store, timers: allTimers, transport,

@@ -63,6 +63,7 @@ function fakeLog () {
 
 function fakeListener () {
   const listener = {
+    partitionChanged: sinon.stub<Parameters<MembershipListener['partitionChanged']>, void>(),
     peerAdded: sinon.stub<[Peer], void>(),
     peerRemoved: sinon.stub<Parameters<MembershipListener['peerRemoved']>, void>(),
     refreshed: sinon.stub<[], void>(),
@@ -486,8 +487,8 @@ describe('Membership', () => {
   });
 
   describe('partition', () => {
-    it('steps back only once the verdict held for two heartbeats; asking for it changes nothing', async () => {
-      const { clock, membership, redisSays } = harness();
+    it('steps back only once the verdict held for two heartbeats, announced once; asking for it changes nothing', async () => {
+      const { clock, listener, membership, redisSays } = harness();
       // a and b hear each other, this node hears nobody: their side stays ready
       redisSays(alive('a', ['b']), alive('b', ['a']));
       await membership.heartbeat();
@@ -495,15 +496,19 @@ describe('Membership', () => {
       clock.tick(HEARTBEAT);
       await membership.heartbeat();
       should(membership.partitionVerdict()).be.null();
+      should(listener.partitionChanged.called).be.false();
       clock.tick(HEARTBEAT);
       await membership.heartbeat();
       const verdict = { heard: 1, members: 3, winner: 'a' };
       should(membership.partitionVerdict()).eql(verdict);
       should(membership.partitionVerdict()).eql(verdict);
+      clock.tick(HEARTBEAT);
+      await membership.heartbeat();
+      should(listener.partitionChanged.args).eql([[verdict]]);
     });
 
-    it('comes back at once when it hears the others again', async () => {
-      const { clock, hear, membership, peer, redisSays } = harness();
+    it('comes back at once when it hears the others again, and says so', async () => {
+      const { clock, hear, listener, membership, peer, redisSays } = harness();
       redisSays(alive('a', ['b']), alive('b', ['a']));
       for (let i = 0; i < 3; i++) {
         await membership.heartbeat();
@@ -514,6 +519,7 @@ describe('Membership', () => {
       hear(peer('b'));
       await membership.heartbeat();
       should(membership.partitionVerdict()).be.null();
+      should(listener.partitionChanged.args.map(([verdict]) => verdict !== null)).eql([true, false]);
     });
 
     it('the side hearing more nodes stays ready', async () => {

@@ -64,7 +64,10 @@ function fixture (): Fixture {
   link.bind(host);
   const membership = new Membership({
     clock, identity, isReady: () => true, log,
-    listener: { peerAdded: () => undefined, peerRemoved: () => undefined, refreshed: () => undefined, selfEvicted: () => undefined },
+    listener: {
+      partitionChanged: () => undefined, peerAdded: () => undefined, peerRemoved: () => undefined,
+      refreshed: () => undefined, selfEvicted: () => undefined,
+    },
     outbox, store, timers: DEFAULT_TIMERS, transport,
   });
   const registry = new RoomRegistry();
