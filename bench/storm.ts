@@ -17,6 +17,7 @@ import * as path from 'path';
 
 import { COLLECTION, Client, INDEX, connect, disconnectAll, now } from './clients';
 import { CpuMonitor, CpuUsage } from './cpu';
+import { median } from './metrics';
 import { BenchStack, VARIANTS, VARIANT_LABEL, Variant, isCluster, runMain, sleep } from './stack';
 
 interface Options {
@@ -24,11 +25,12 @@ interface Options {
   subscriptions: number;
   clients: number;
   inFlight: number;
+  rounds: number;
   out: string | null;
 }
 
 function parseArgs (argv: string[]): Options {
-  const options: Options = { clients: 30, inFlight: 10, only: ['ours', 'native'], out: null, subscriptions: 6000 };
+  const options: Options = { clients: 30, inFlight: 10, only: ['ours', 'native'], out: null, rounds: 1, subscriptions: 6000 };
   for (const arg of argv) {
     const [key, value] = arg.split('=');
     if (key === '--only' && value) {
@@ -43,6 +45,9 @@ function parseArgs (argv: string[]): Options {
     }
     else if (key === '--clients' && value) {
       options.clients = Number(value);
+    }
+    else if (key === '--rounds' && value) {
+      options.rounds = Number(value);
     }
     else if (key === '--in-flight' && value) {
       options.inFlight = Number(value);
@@ -59,6 +64,7 @@ function parseArgs (argv: string[]): Options {
 
 interface StormResult {
   variant: Variant;
+  round: number;
   nodes: number;
   subscriptions: number;
   clients: number;
@@ -75,14 +81,14 @@ interface StormResult {
   error: string | null;
 }
 
-const round = (v: number): number => Math.round(v * 10) / 10;
+const tenth = (v: number): number => Math.round(v * 10) / 10;
 
-async function storm (variant: Variant, workRoot: string, options: Options): Promise<StormResult> {
-  const log = (line: string): void => console.log(`[${new Date().toISOString().slice(11, 19)}] [${variant}] ${line}`);
-  const stack = new BenchStack({ log, nodes: isCluster(variant) ? 3 : 1, variant, workDir: path.join(workRoot, variant) });
+async function storm (variant: Variant, round: number, workRoot: string, options: Options): Promise<StormResult> {
+  const log = (line: string): void => console.log(`[${new Date().toISOString().slice(11, 19)}] [${variant} #${round}] ${line}`);
+  const stack = new BenchStack({ log, nodes: isCluster(variant) ? 3 : 1, variant, workDir: path.join(workRoot, `${variant}-${round}`) });
   const result: StormResult = {
     acked: 0, ackedMs: null, clients: options.clients, countedMs: null, cpu: null, cpuMsPerSubscription: {}, error: null, errors: 0,
-    firstError: null, nodes: isCluster(variant) ? 3 : 1, subscriptions: options.subscriptions, variant,
+    firstError: null, nodes: isCluster(variant) ? 3 : 1, round, subscriptions: options.subscriptions, variant,
   };
   const opened: Client[] = [];
   const monitor = new CpuMonitor(() => stack.allPids());
@@ -133,14 +139,14 @@ async function storm (variant: Variant, workRoot: string, options: Options): Pro
       };
       await Promise.all(Array.from({ length: Math.min(options.inFlight, Math.max(1, total)) }, () => worker()));
     }));
-    result.ackedMs = round(lastAck - start);
+    result.ackedMs = tenth(lastAck - start);
     log(`${result.acked}/${options.subscriptions} acked in ${result.ackedMs} ms (${result.errors} errors${result.firstError ? `: ${result.firstError}` : ''})`);
     const rooms = lastRoom.filter((r): r is string => r !== null);
     const deadline = now() + 60000;
     for (;;) {
       const counts = await Promise.all(counters.flatMap(counter => rooms.map(room => counter.kuzzle.realtime.count(room).catch(() => -1))));
       if (counts.every(count => count === 1)) {
-        result.countedMs = round(now() - start);
+        result.countedMs = tenth(now() - start);
         break;
       }
       if (now() > deadline) {
@@ -179,17 +185,36 @@ async function main (): Promise<void> {
   console.log(`subscription storm: ${options.subscriptions} subscriptions from ${options.clients} clients, ${options.inFlight} in flight each; `
     + `load average ${os.loadavg().map(l => l.toFixed(2)).join(' ')}`);
   const results: StormResult[] = [];
-  for (const variant of options.only) {
-    results.push(await storm(variant, workRoot, options));
-    await sleep(1000);
+  for (let round = 1; round <= options.rounds; round++) {
+    // the order of the variants alternates from one round to the next
+    for (const variant of round % 2 ? options.only : [...options.only].reverse()) {
+      results.push(await storm(variant, round, workRoot, options));
+      await sleep(1000);
+    }
   }
+  const kuzzleCpu = (r: StormResult): number => Object.entries(r.cpuMsPerSubscription).filter(([k]) => k.startsWith('kuzzle')).reduce((a, [, v]) => a + v, 0);
+  const spread = (values: Array<number | null>): string => {
+    const list = values.filter((v): v is number => v !== null);
+    return list.length ? `${median(list)} (${Math.min(...list)}-${Math.max(...list)})` : 'n/a';
+  };
   const lines = [
-    '| variant | acked (ms) | counted on every node (ms) | CPU ms per subscription (Kuzzle nodes) | machine / foreign cores |',
-    '|---|---|---|---|---|',
+    `Median (min-max) over ${options.rounds} round(s):`,
+    '',
+    '| variant | acked (ms) | counted on every node (ms) | CPU ms per subscription in the Kuzzle nodes |',
+    '|---|---|---|---|',
+    ...options.only.map(v => {
+      const list = results.filter(r => r.variant === v);
+      return `| ${VARIANT_LABEL[v]} | ${spread(list.map(r => r.ackedMs))} | ${spread(list.map(r => r.countedMs))} | ${spread(list.map(r => Math.round(kuzzleCpu(r) * 1000) / 1000))} |`;
+    }),
+    '',
+    'Every round:',
+    '',
+    '| variant | round | acked (ms) | counted on every node (ms) | CPU ms per subscription (Kuzzle nodes) | machine / foreign cores |',
+    '|---|---|---|---|---|---|',
     ...results.map(r => {
       const nodes = Object.entries(r.cpuMsPerSubscription).filter(([k]) => k.startsWith('kuzzle'));
       const total = nodes.reduce((a, [, v]) => a + v, 0);
-      return `| ${VARIANT_LABEL[r.variant]} | ${r.ackedMs ?? 'n/a'} (${r.acked}/${r.subscriptions}, ${r.errors} errors) | ${r.countedMs ?? `n/a${r.error ? `: ${r.error}` : ''}`} `
+      return `| ${VARIANT_LABEL[r.variant]} | ${r.round} | ${r.ackedMs ?? 'n/a'} (${r.acked}/${r.subscriptions}, ${r.errors} errors) | ${r.countedMs ?? `n/a${r.error ? `: ${r.error}` : ''}`} `
         + `| ${total.toFixed(3)} (${nodes.map(([k, v]) => `${k} ${v}`).join(', ')}) | ${r.cpu ? `${r.cpu.machineCores} / ${r.cpu.otherCores}` : 'n/a'} |`;
     }),
   ];
@@ -198,7 +223,7 @@ async function main (): Promise<void> {
     fs.writeFileSync(options.out, `${JSON.stringify({ load: os.loadavg(), options, results }, null, 2)}\n`);
     fs.writeFileSync(options.out.replace(/\.json$/, '.md'),
       `# Subscription storm\n\n${options.subscriptions} subscriptions with distinct filters from ${options.clients} clients spread over the nodes, `
-      + `${options.inFlight} requests in flight per client, one run per variant on a fresh stack (${new Date().toISOString()}; bench/storm.ts, see bench/README.md).\n\n${lines.join('\n')}\n`);
+      + `${options.inFlight} requests in flight per client, a fresh stack per round and variant (${new Date().toISOString()}; bench/storm.ts, see bench/README.md).\n\n${lines.join('\n')}\n`);
   }
   fs.rmSync(workRoot, { force: true, recursive: true });
 }
