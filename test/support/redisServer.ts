@@ -1,6 +1,7 @@
 import { spawn, spawnSync, ChildProcess } from 'child_process';
 import { writeFileSync } from 'fs';
 import { createConnection } from 'net';
+import * as os from 'os';
 
 import { freePort, freePorts } from './ports';
 import { kill, track, waitExit } from './processes';
@@ -55,6 +56,8 @@ export class RedisServer {
     this.process = track(spawn(redisServerBinary(), [
       ...(this.more.configFile ? [this.more.configFile] : []),
       '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      // an RDB is still written for a replica's full sync: not into the working directory
+      '--dir', os.tmpdir(),
       '--protected-mode', 'yes', ...(this.more.args || []),
     ], { stdio: 'ignore' }));
     const deadline = Date.now() + 10000;
