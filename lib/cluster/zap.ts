@@ -4,6 +4,13 @@ import createDebug from 'debug';
 const debug = createDebug('kuzzle:cluster:zap');
 
 const ZAP_ENDPOINT = 'inproc://zeromq.zap.01';
+/**
+ * A closed handler's endpoint is freed by 0mq's I/O thread a moment later:
+ * a handler started right after (a node restarted in the same process)
+ * retries its bind for up to 50 × 10 ms.
+ */
+const BIND_ATTEMPTS = 50;
+const BIND_RETRY_MS = 10;
 const Z85_CHARS = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#';
 
 /** Z85 (ZeroMQ RFC 32) to bytes */
@@ -41,7 +48,18 @@ export class ZapHandler {
   }
 
   async start (): Promise<void> {
-    await this.router.bind(ZAP_ENDPOINT);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.router.bind(ZAP_ENDPOINT);
+        break;
+      }
+      catch (error) {
+        if (attempt >= BIND_ATTEMPTS || (error as { code?: unknown }).code !== 'EADDRINUSE') {
+          throw error;
+        }
+        await new Promise(resolve => setTimeout(resolve, BIND_RETRY_MS));
+      }
+    }
     void this.serve();
   }
 
