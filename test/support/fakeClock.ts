@@ -27,6 +27,18 @@ export function flush (): Promise<void> {
   });
 }
 
+/** whether `promise` settled (resolved or rejected) by now, once the pending promise callbacks ran */
+export async function settled (promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(() => {
+    done = true;
+  }, () => {
+    done = true;
+  });
+  await flush();
+  return done;
+}
+
 export class FakeClock implements Clock {
   private time: number;
   private nextId = 1;

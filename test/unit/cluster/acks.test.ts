@@ -2,7 +2,7 @@ import should from 'should';
 import sinon from 'sinon';
 
 import { Acks } from '../../../lib/cluster/acks';
-import { FakeClock, flush } from '../../support/fakeClock';
+import { FakeClock, settled } from '../../support/fakeClock';
 
 const TIMEOUT = 1000;
 
@@ -15,16 +15,6 @@ function setup (timeout = TIMEOUT) {
   return { acks, clock, send };
 }
 
-/** whether `promise` settled by now (after the pending promise callbacks ran) */
-async function isSettled (promise: Promise<void>): Promise<boolean> {
-  let done = false;
-  void promise.then(() => {
-    done = true;
-  });
-  await flush();
-  return done;
-}
-
 describe('Acks', () => {
   describe('waiting for acknowledgements', () => {
     it('is enabled by a positive timeout only', () => {
@@ -34,9 +24,9 @@ describe('Acks', () => {
 
     it('does not wait when no peer is expected, nor when disabled (timeout 0)', async () => {
       const { acks, clock } = setup();
-      should(await isSettled(acks.expect(1, []))).be.true();
+      should(await settled(acks.expect(1, []))).be.true();
       const disabled = setup(0);
-      should(await isSettled(disabled.acks.expect(1, ['p1']))).be.true();
+      should(await settled(disabled.acks.expect(1, ['p1']))).be.true();
       should(clock.pendingTimers + disabled.clock.pendingTimers).equal(0);
     });
 
@@ -44,9 +34,9 @@ describe('Acks', () => {
       const { acks, clock } = setup();
       const waiting = acks.expect(7, ['p1', 'p2']);
       acks.onAck('p1', [7]);
-      should(await isSettled(waiting)).be.false();
+      should(await settled(waiting)).be.false();
       acks.onAck('p2', [7]);
-      should(await isSettled(waiting)).be.true();
+      should(await settled(waiting)).be.true();
       should(clock.pendingTimers).equal(0);
     });
 
@@ -57,9 +47,9 @@ describe('Acks', () => {
       acks.onAck('p1', [7]);
       acks.onAck('stranger', [7]);
       acks.onAck('p2', [6, 8]);
-      should(await isSettled(waiting)).be.false();
+      should(await settled(waiting)).be.false();
       acks.onAck('p2', [7]);
-      should(await isSettled(waiting)).be.true();
+      should(await settled(waiting)).be.true();
     });
 
     it('one acknowledgement message settles every message it names', async () => {
@@ -68,9 +58,9 @@ describe('Acks', () => {
       const second = acks.expect(2, ['p1']);
       const third = acks.expect(3, ['p1']);
       acks.onAck('p1', [1, 3]);
-      should(await isSettled(first)).be.true();
-      should(await isSettled(second)).be.false();
-      should(await isSettled(third)).be.true();
+      should(await settled(first)).be.true();
+      should(await settled(second)).be.false();
+      should(await settled(third)).be.true();
     });
 
     it('a peer that leaves is not waited for any more', async () => {
@@ -78,10 +68,10 @@ describe('Acks', () => {
       const onlyGone = acks.expect(1, ['gone']);
       const both = acks.expect(2, ['gone', 'p2']);
       acks.peerGone('gone');
-      should(await isSettled(onlyGone)).be.true();
-      should(await isSettled(both)).be.false();
+      should(await settled(onlyGone)).be.true();
+      should(await settled(both)).be.false();
       acks.onAck('p2', [2]);
-      should(await isSettled(both)).be.true();
+      should(await settled(both)).be.true();
       should(clock.pendingTimers).equal(0);
     });
 
@@ -89,7 +79,7 @@ describe('Acks', () => {
       const { acks } = setup();
       const waiting = acks.expect(1, ['p1']);
       acks.peerGone('p2');
-      should(await isSettled(waiting)).be.false();
+      should(await settled(waiting)).be.false();
     });
 
     it('settles after the timeout when a peer never answers, not before', async () => {
@@ -97,9 +87,9 @@ describe('Acks', () => {
       const waiting = acks.expect(1, ['p1', 'silent']);
       acks.onAck('p1', [1]);
       clock.tick(TIMEOUT - 1);
-      should(await isSettled(waiting)).be.false();
+      should(await settled(waiting)).be.false();
       clock.tick(1);
-      should(await isSettled(waiting)).be.true();
+      should(await settled(waiting)).be.true();
       // forgotten: a late acknowledgement is harmless
       acks.onAck('silent', [1]);
       await acks.settled();
@@ -111,23 +101,23 @@ describe('Acks', () => {
       clock.tick(TIMEOUT / 2);
       const second = acks.expect(2, ['silent']);
       clock.tick(TIMEOUT / 2);
-      should(await isSettled(first)).be.true();
-      should(await isSettled(second)).be.false();
+      should(await settled(first)).be.true();
+      should(await settled(second)).be.false();
       clock.tick(TIMEOUT / 2);
-      should(await isSettled(second)).be.true();
+      should(await settled(second)).be.true();
     });
 
     it('settled() waits for every message still waiting, and no longer', async () => {
       const { acks, clock } = setup();
-      should(await isSettled(acks.settled())).be.true();
+      should(await settled(acks.settled())).be.true();
       acks.expect(1, ['p1']);
       acks.expect(2, ['p2']);
       const all = acks.settled();
       acks.onAck('p1', [1]);
-      should(await isSettled(all)).be.false();
+      should(await settled(all)).be.false();
       clock.tick(TIMEOUT);
-      should(await isSettled(all)).be.true();
-      should(await isSettled(acks.settled())).be.true();
+      should(await settled(all)).be.true();
+      should(await settled(acks.settled())).be.true();
     });
   });
 

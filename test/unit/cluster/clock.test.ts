@@ -2,19 +2,7 @@ import should from 'should';
 import sinon from 'sinon';
 
 import { sleep, systemClock, withTimeout } from '../../../lib/cluster/clock';
-import { FakeClock, flush } from '../../support/fakeClock';
-
-/** whether `promise` settled by now (after the pending promise callbacks ran) */
-async function settled (promise: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  promise.then(() => {
-    done = true;
-  }, () => {
-    done = true;
-  });
-  await flush();
-  return done;
-}
+import { FakeClock, settled } from '../../support/fakeClock';
 
 describe('clock', () => {
   describe('sleep', () => {

@@ -10,7 +10,7 @@ import { Outbox } from '../../../lib/cluster/outbox';
 import type { Peer } from '../../../lib/cluster/peer';
 import { Member, NodeInfo, StateStore } from '../../../lib/cluster/state';
 import type { ClusterTransport } from '../../../lib/cluster/transport';
-import { FakeClock, flush } from '../../support/fakeClock';
+import { FakeClock, flush, settled } from '../../support/fakeClock';
 
 /** heartbeat 1000 ms, nodeTimeout 2500 ms */
 const timers: Timers = { ...DEFAULT_TIMERS };
@@ -109,16 +109,6 @@ function harness (clock = new FakeClock()) {
   };
 
   return { clock, hear, identity, isReady, listener, log, membership, outbox, peer, redisSays, store, transport };
-}
-
-/** whether `promise` settled by now */
-async function isSettled (promise: Promise<void>): Promise<boolean> {
-  let done = false;
-  void promise.then(() => {
-    done = true;
-  });
-  await flush();
-  return done;
 }
 
 describe('Membership', () => {
@@ -256,8 +246,8 @@ describe('Membership', () => {
       should(transport.disconnectPeer.args).eql([['b']]);
       should(listener.peerRemoved.args.map(([peer]) => peer)).eql([b]);
       should(log.warn.args).eql([['node b (tcp://b:7511) removed: not a member any more']]);
-      should(await isSettled(b.synced)).be.true();
-      should(await isSettled(b.greeted)).be.true();
+      should(await settled(b.synced)).be.true();
+      should(await settled(b.greeted)).be.true();
 
       // forgetting every peer now does not report b again
       membership.restart();

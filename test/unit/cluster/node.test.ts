@@ -4,7 +4,7 @@ import sinon from 'sinon';
 import { ClusterHost, ClusterNode } from '../../../lib/cluster/node';
 import { BROADCAST_TOPIC, HeartbeatPayload, PROTOCOL_VERSION, RoomFilter, encode, nodeTopic } from '../../../lib/cluster/messages';
 import { Liveness, Member, NodeInfo, NodeSnapshot, StateStore } from '../../../lib/cluster/state';
-import { FakeClock, flush } from '../../support/fakeClock';
+import { FakeClock, flush, settled } from '../../support/fakeClock';
 import { FakeTransport, RecordingLog, fakeTransportFactory, nodeInfo, unitConfig } from '../../support/coreFakes';
 
 const filter = (collection: string): RoomFilter => ({ collection, filters: [[{ exists: 'a' }]], index: 'i' });
@@ -101,16 +101,6 @@ interface Fixture {
 function heartbeatFrom (id: string, seq = 0): string {
   const heartbeat: HeartbeatPayload = { direct: {}, ready: true, seq, t: 'heartbeat' };
   return encode(id, heartbeat);
-}
-
-/** whether `promise` settled by now (after the pending promise callbacks ran) */
-async function settled (promise: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  void promise.then(() => {
-    done = true;
-  });
-  await flush();
-  return done;
 }
 
 describe('ClusterNode (composition root, fake transport, stubbed Redis, fake clock)', () => {

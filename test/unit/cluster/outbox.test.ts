@@ -8,7 +8,7 @@ import { BROADCAST_TOPIC, DirectPayload, Envelope, decode, nodeTopic } from '../
 import { Outbox } from '../../../lib/cluster/outbox';
 import { ReplayBuffer } from '../../../lib/cluster/replayBuffer';
 import type { ClusterTransport } from '../../../lib/cluster/transport';
-import { FakeClock, flush } from '../../support/fakeClock';
+import { FakeClock, settled } from '../../support/fakeClock';
 
 const ACK_TIMEOUT = 1000;
 
@@ -34,16 +34,6 @@ const decoded = (body: string): Envelope => decode(Buffer.from(body), 1 << 20);
 
 function document (rooms: string[], content: unknown): DirectPayload {
   return { action: 'create', content, request: { data: { _id: 'd1' }, options: {} }, rooms, scope: 'in', t: 'document' };
-}
-
-/** whether a promise settled by now (after the pending callbacks ran) */
-async function settled (promise: Promise<void>): Promise<boolean> {
-  let done = false;
-  void promise.then(() => {
-    done = true;
-  });
-  await flush();
-  return done;
 }
 
 describe('Outbox', () => {

@@ -5,6 +5,7 @@ import {
 } from '../../../lib/cluster/messages';
 import { Peer, checkSequence } from '../../../lib/cluster/peer';
 import type { NodeInfo } from '../../../lib/cluster/state';
+import { settled } from '../../support/fakeClock';
 
 const SELF = 'self';
 const info: NodeInfo = { id: 'p', pub: 'tcp://10.0.0.2:7511', router: 'tcp://10.0.0.2:7510', startedAt: 1, version: 'test' };
@@ -38,16 +39,6 @@ function sanePeer (seq = 0, notifications = 0): Peer {
   peer.drain(seq, 0);
   peer.endResync();
   return peer;
-}
-
-/** whether a promise settled by now (after the pending callbacks ran) */
-async function settled (promise: Promise<void>): Promise<boolean> {
-  let done = false;
-  void promise.then(() => {
-    done = true;
-  });
-  await new Promise(resolve => setImmediate(resolve));
-  return done;
 }
 
 describe('checkSequence', () => {
