@@ -44,8 +44,9 @@ export class RoomRegistry implements RoomQueries {
     let entry = this.rooms.get(room);
 
     if (count <= 0) {
-      const previous = entry ? entry.counts.get(node) : undefined;
-      if (entry && previous !== undefined && entry.counts.delete(node)) {
+      const previous = entry?.counts.get(node);
+      if (entry && previous !== undefined) {
+        entry.counts.delete(node);
         this.addSubscriptions(node, -previous);
         this.forget(node, room);
         if (entry.counts.size === 0) {
