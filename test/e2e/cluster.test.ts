@@ -3,8 +3,7 @@ import { Kuzzle, Http } from 'kuzzle-sdk';
 
 import * as path from 'path';
 
-import { KuzzleStack, connectSdk, httpGet, httpQuery } from '../support/kuzzleStack';
-import { killAll } from '../support/processes';
+import { KuzzleStack, connectSdk, tearDown, httpGet, httpQuery } from '../support/kuzzleStack';
 import { freePorts } from '../support/ports';
 import { eventually } from '../support/coreNode';
 
@@ -30,13 +29,7 @@ describe('end-to-end: 3 real Kuzzle 2.10.4 nodes with the plugin, nginx in front
   });
 
   after(async () => {
-    for (const client of clients) {
-      client.disconnect();
-    }
-    if (stack) {
-      await stack.stop();
-    }
-    await killAll();
+    await tearDown(stack, clients);
   });
 
   afterEach(function () {

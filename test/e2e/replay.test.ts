@@ -15,9 +15,8 @@ import should from 'should';
 import * as ts from 'typescript';
 import { Kuzzle } from 'kuzzle-sdk';
 
-import { KuzzleStack, ROOT, connectSdk, httpGet } from '../support/kuzzleStack';
+import { KuzzleStack, ROOT, connectSdk, tearDown, httpGet } from '../support/kuzzleStack';
 import { eventually } from '../support/coreNode';
-import { killAll } from '../support/processes';
 
 interface PeerStatus {
   id: string;
@@ -75,13 +74,7 @@ describe('end-to-end: replay of the notifications a link lost, between real Kuzz
   });
 
   after(async () => {
-    for (const client of clients) {
-      client.disconnect();
-    }
-    if (stack) {
-      await stack.stop();
-    }
-    await killAll();
+    await tearDown(stack, clients);
     fs.rmSync(preloadDir, { force: true, recursive: true });
   });
 

@@ -17,8 +17,7 @@ import { DocumentNotification, Kuzzle } from 'kuzzle-sdk';
 import should from 'should';
 
 import { eventually } from '../support/coreNode';
-import { KuzzleStack, connectSdk, httpGet } from '../support/kuzzleStack';
-import { killAll } from '../support/processes';
+import { KuzzleStack, connectSdk, tearDown, httpGet } from '../support/kuzzleStack';
 import { NODE_12_VERSION, kuzzleOnNode12, node12BuildEnv } from './kuzzleOnNode12';
 import { describeRun, installPackedPlugin, packPlugin, run } from './support';
 
@@ -86,13 +85,7 @@ describe(`packaging: the packed plugin on Node ${NODE_12_VERSION} (the kuzzleio/
   });
 
   after(async () => {
-    for (const client of clients) {
-      client.disconnect();
-    }
-    if (stack) {
-      await stack.stop();
-    }
-    await killAll();
+    await tearDown(stack, clients);
     if (work) {
       fs.rmSync(work, { force: true, recursive: true });
     }

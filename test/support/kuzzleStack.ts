@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { freePorts } from './ports';
-import { kill, track, waitExit } from './processes';
+import { kill, killAll, track, waitExit } from './processes';
 import { RedisServer } from './redisServer';
 import { renderNginxConfig, startNginx } from './nginx';
 import { waitFor } from './wait';
@@ -108,6 +108,17 @@ export async function connectSdk (port: number): Promise<Kuzzle> {
   kuzzle.on('networkError', () => undefined);
   await kuzzle.connect();
   return kuzzle;
+}
+
+/** after a suite: its SDK clients disconnected, its stack stopped, every other tracked process killed */
+export async function tearDown (stack: KuzzleStack | null | undefined, clients: Kuzzle[]): Promise<void> {
+  for (const client of clients) {
+    client.disconnect();
+  }
+  if (stack) {
+    await stack.stop();
+  }
+  await killAll();
 }
 
 export class KuzzleStack {
