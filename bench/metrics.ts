@@ -3,6 +3,7 @@
  * and per-connection TCP byte counters read with `ss -tinp`.
  */
 import { execFileSync } from 'child_process';
+import * as fs from 'fs';
 
 import Redis from 'ioredis';
 
@@ -85,6 +86,15 @@ export class RedisCounter {
       stats.usec += Number(match[3]);
     }
     return stats;
+  }
+
+  /** INFO memory used_memory: bytes Redis allocated for its data and buffers */
+  async usedMemory (): Promise<number> {
+    const match = /^used_memory:(\d+)/m.exec(await this.client.info('memory'));
+    if (!match) {
+      throw new Error('INFO memory has no used_memory');
+    }
+    return Number(match[1]);
   }
 
   async close (): Promise<void> {
@@ -173,4 +183,15 @@ export function trafficDelta (before: SocketBytes[], after: SocketBytes[]): Traf
     matrix[pair] = (matrix[pair] || 0) + delta;
   }
   return matrix;
+}
+
+/** resident memory of a process in bytes (/proc/<pid>/status VmRSS), null when it is gone */
+export function residentBytes (pid: number): number | null {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : null;
+  }
+  catch {
+    return null;
+  }
 }

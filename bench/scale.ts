@@ -1,0 +1,266 @@
+/**
+ * Scale (issue 14, workloads 4 and 5): `--subscriptions` (100,000)
+ * subscriptions with distinct filters held by the nodes of one stack. Per
+ * column, on a fresh stack:
+ *
+ * - memory: resident memory of every Kuzzle node and Redis's used_memory,
+ *   before the subscriptions and after them, per subscription;
+ * - the cost of the first subscriptions and of those after the bulk
+ *   (ack, until notified through every other node, Redis commands);
+ * - cross-node notification latency at `--rate` (1,000/s), before and with
+ *   the subscriptions in place;
+ * - a 4th node joining, and failure detection (SIGKILL -> right count on
+ *   every survivor), with the subscriptions in place (cluster columns).
+ *
+ *   npm run bench:scale -- [--only=ours,native,single] [--subscriptions=100000] [--out=bench/results/scale.json]
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+import { RateResult, disconnectAll } from './clients';
+import { CpuMonitor, CpuUsage } from './cpu';
+import { RedisCounter, residentBytes } from './metrics';
+import {
+  Ctx, FailureResult, JoinResult, SubscriptionResult, closeRateClients, failure, join, latency, openHolders, openRateClients, subscriptions,
+} from './scenarios';
+import { BenchStack, VARIANTS, VARIANT_LABEL, Variant, isCluster, runMain, sleep } from './stack';
+
+interface Options {
+  only: Variant[];
+  subscriptions: number;
+  rate: number;
+  out: string | null;
+}
+
+function parseArgs (argv: string[]): Options {
+  const options: Options = { only: ['ours', 'native', 'single'], out: null, rate: 1000, subscriptions: 100000 };
+  for (const arg of argv) {
+    const [key, value] = arg.split('=');
+    if (key === '--only' && value) {
+      const list = value.split(',').map(v => v.trim());
+      options.only = VARIANTS.filter(v => list.includes(v));
+      if (options.only.length !== list.length) {
+        throw new Error(`unknown variant in ${value} (${VARIANTS.join(', ')})`);
+      }
+    }
+    else if ((key === '--subscriptions' || key === '--rate') && value && Number.isInteger(Number(value)) && Number(value) > 0) {
+      options[key === '--rate' ? 'rate' : 'subscriptions'] = Number(value);
+    }
+    else if (key === '--out' && value) {
+      options.out = path.resolve(value);
+    }
+    else {
+      throw new Error(`unknown or invalid option ${arg}`);
+    }
+  }
+  return options;
+}
+
+interface Memory {
+  /** resident bytes per node label */
+  nodes: Record<string, number>;
+  redisUsed: number;
+}
+
+interface ScaleResult {
+  variant: Variant;
+  nodes: number;
+  memoryBefore: Memory | null;
+  memoryAfter: Memory | null;
+  /** (after - before) / subscriptions held */
+  bytesPerSubscription: { perNode: Record<string, number>; redis: number } | null;
+  subscriptions: SubscriptionResult | null;
+  bulkCpu: CpuUsage | null;
+  latencyBefore: RateResult | null;
+  latencyWith: RateResult | null;
+  join: JoinResult | null;
+  failure: FailureResult | null;
+  errors: string[];
+}
+
+async function memory (stack: BenchStack, redis: RedisCounter): Promise<Memory> {
+  const nodes: Record<string, number> = {};
+  for (const [pid, label] of stack.allPids()) {
+    const bytes = label.startsWith('kuzzle') ? residentBytes(pid) : null;
+    if (bytes !== null) {
+      nodes[label] = bytes;
+    }
+  }
+  return { nodes, redisUsed: await redis.usedMemory() };
+}
+
+async function step<T> (result: ScaleResult, what: string, log: (line: string) => void, fn: () => Promise<T>): Promise<T | null> {
+  try {
+    return await fn();
+  }
+  catch (error) {
+    result.errors.push(`${what}: ${(error as Error).message}`);
+    log(`ERROR ${what}: ${(error as Error).stack || error}`);
+    return null;
+  }
+}
+
+async function latencyAt (ctx: Ctx, rate: number): Promise<RateResult> {
+  const clients = await openRateClients(ctx);
+  try {
+    const [result] = (await latency([{ clients, ctx, name: 'scale' }], [rate], 3, 5000)).get('scale') || [];
+    if (!result) {
+      throw new Error(`no latency run at ${rate}/s succeeded`);
+    }
+    return result;
+  }
+  finally {
+    closeRateClients(clients);
+  }
+}
+
+async function scale (variant: Variant, workRoot: string, options: Options): Promise<ScaleResult> {
+  const log = (line: string): void => console.log(`[${new Date().toISOString().slice(11, 19)}] [${variant}] ${line}`);
+  const cluster = isCluster(variant);
+  const stack = new BenchStack({ log, nodes: cluster ? 3 : 1, variant, workDir: path.join(workRoot, variant) });
+  const result: ScaleResult = {
+    bulkCpu: null, bytesPerSubscription: null, errors: [], failure: null, join: null, latencyBefore: null, latencyWith: null,
+    memoryAfter: null, memoryBefore: null, nodes: cluster ? 3 : 1, subscriptions: null, variant,
+  };
+  let counter: RedisCounter | null = null;
+  try {
+    await stack.start();
+    log(`booted in ${stack.nodes.map(n => Math.round(n.bootMs)).join(', ')} ms`);
+    counter = new RedisCounter(stack.redisPort);
+    await counter.connect();
+    const ctx: Ctx = { cpu: () => new CpuMonitor(() => stack.allPids()), log, redis: counter, stack };
+
+    result.latencyBefore = await step(result, 'latency before', log, () => latencyAt(ctx, options.rate));
+    await sleep(2000);
+    result.memoryBefore = await memory(stack, counter);
+    log(`memory before: ${JSON.stringify(result.memoryBefore)}`);
+
+    const holders = await openHolders(ctx, 4);
+    try {
+      const monitor = ctx.cpu();
+      monitor.start();
+      result.subscriptions = await step(result, 'subscriptions', log,
+        () => subscriptions(ctx, holders, options.subscriptions, 30 * 60 * 1000, 5, 300000));
+      result.bulkCpu = monitor.stop();
+      await sleep(5000);
+      result.memoryAfter = await memory(stack, counter);
+      const held = result.subscriptions ? result.subscriptions.reached + result.subscriptions.after.length : 0;
+      if (held > 0) {
+        const before = result.memoryBefore;
+        const after = result.memoryAfter;
+        const perNode: Record<string, number> = {};
+        for (const [label, bytes] of Object.entries(after.nodes)) {
+          perNode[label] = Math.round((bytes - (before.nodes[label] ?? bytes)) / held);
+        }
+        result.bytesPerSubscription = { perNode, redis: Math.round((after.redisUsed - before.redisUsed) / held) };
+      }
+      log(`memory with ${held} subscriptions: ${JSON.stringify(result.memoryAfter)}; bytes per subscription ${JSON.stringify(result.bytesPerSubscription)}`);
+
+      result.latencyWith = await step(result, 'latency with the subscriptions', log, () => latencyAt(ctx, options.rate));
+      if (cluster) {
+        await sleep(1000);
+        result.join = await step(result, 'join', log, () => join(ctx, holders, held, result.subscriptions ? 'first-0' : null));
+        await sleep(2000);
+        result.failure = await step(result, 'failure', log, () => failure(ctx, 2, 60000));
+      }
+    }
+    finally {
+      disconnectAll(holders.all);
+    }
+  }
+  catch (error) {
+    result.errors.push((error as Error).message);
+    log(`ERROR ${(error as Error).stack || error}`);
+  }
+  finally {
+    await counter?.close();
+    await stack.stop();
+  }
+  return result;
+}
+
+const MiB = 2 ** 20;
+
+function report (results: ScaleResult[], options: Options): string[] {
+  const cell = (r: ScaleResult, f: (r: ScaleResult) => string | null): string => {
+    try {
+      return f(r) ?? 'n/a';
+    }
+    catch {
+      return 'n/a';
+    }
+  };
+  const lat = (x: RateResult | null): string | null => (x ? `${x.latencyMs.p50} / ${x.latencyMs.p95} / ${x.latencyMs.p99} (lost ${x.lost})` : null);
+  const single = (s: SubscriptionResult | null, which: 'first' | 'after'): string | null => {
+    if (!s) {
+      return null;
+    }
+    const m = s.summary;
+    return which === 'first'
+      ? `${m.firstAckMs} ms acked, ${m.firstConvergedMs} ms converged, ${m.firstRedisCalls} Redis commands`
+      : `${m.afterAckMs} ms acked, ${m.afterConvergedMs} ms converged, ${m.afterRedisCalls} Redis commands (${s.after[0]?.roomsBefore} rooms before)`;
+  };
+  const rows: Array<[string, (r: ScaleResult) => string | null]> = [
+    ['subscriptions held', r => (r.subscriptions ? `${r.subscriptions.reached + r.subscriptions.after.length} (${r.subscriptions.bulk.errors} errors)` : null)],
+    ['bulk: acked / converged on every node', r => (r.subscriptions ? `${(r.subscriptions.bulk.ackMs / 1000).toFixed(1)} s / ${r.subscriptions.bulk.convergedMs === null ? 'never' : `${(r.subscriptions.bulk.convergedMs / 1000).toFixed(1)} s`}` : null)],
+    ['bulk: Kuzzle CPU per subscription', r => {
+      const s = r.subscriptions;
+      const cpu = r.bulkCpu;
+      if (!s || !cpu) {
+        return null;
+      }
+      const cores = Object.entries(cpu.byProcess).filter(([k]) => k.startsWith('kuzzle')).reduce((a, [, v]) => a + v, 0);
+      return `${((cores * cpu.seconds * 1000) / s.reached).toFixed(3)} ms`;
+    }],
+    ['Kuzzle node resident memory, before -> with them', r => (r.memoryBefore && r.memoryAfter
+      ? Object.keys(r.memoryAfter.nodes).map(k => `${k}: ${((r.memoryBefore as Memory).nodes[k] / MiB).toFixed(0)} -> ${((r.memoryAfter as Memory).nodes[k] / MiB).toFixed(0)} MiB`).join('; ')
+      : null)],
+    ['bytes per subscription, per node', r => (r.bytesPerSubscription ? Object.entries(r.bytesPerSubscription.perNode).map(([k, v]) => `${k} ${v}`).join(', ') : null)],
+    ['Redis used_memory, before -> with them (bytes per subscription)', r => (r.memoryBefore && r.memoryAfter && r.bytesPerSubscription
+      ? `${(r.memoryBefore.redisUsed / MiB).toFixed(1)} -> ${(r.memoryAfter.redisUsed / MiB).toFixed(1)} MiB (${r.bytesPerSubscription.redis})`
+      : null)],
+    ['1st subscriptions (median of 5)', r => single(r.subscriptions, 'first')],
+    ['subscriptions after the bulk (median of 5)', r => single(r.subscriptions, 'after')],
+    [`latency @${options.rate}/s before, p50 / p95 / p99 ms`, r => lat(r.latencyBefore)],
+    [`latency @${options.rate}/s with the subscriptions`, r => lat(r.latencyWith)],
+    ['join: 4th node spawn -> healthy', r => (r.join ? `${r.join.healthyMs} ms (${r.join.roomsInCluster} rooms; first delivery through it ${r.join.firstDeliveryAfterHealthyMs} ms after healthy)` : null)],
+    ['failure detection: SIGKILL -> right count on every survivor', r => (r.failure ? (r.failure.detectedMs === null ? `failed: ${r.failure.error}` : `${r.failure.detectedMs} ms`) : null)],
+    ['errors', r => (r.errors.length ? r.errors.join('; ') : 'none')],
+  ];
+  return [
+    `| measurement | ${results.map(r => VARIANT_LABEL[r.variant]).join(' | ')} |`,
+    `| --- | ${results.map(() => '---').join(' | ')} |`,
+    ...rows.map(([label, f]) => `| ${label} | ${results.map(r => cell(r, f)).join(' | ')} |`),
+  ];
+}
+
+async function main (): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'kuzzle-cluster-scale-'));
+  const startedAt = new Date();
+  console.log(`scale: ${options.subscriptions} subscriptions, columns ${options.only.join(', ')}; load average ${os.loadavg().map(l => l.toFixed(2)).join(' ')}`);
+  const results: ScaleResult[] = [];
+  try {
+    for (const variant of options.only) {
+      results.push(await scale(variant, workRoot, options));
+      await sleep(1000);
+    }
+  }
+  finally {
+    fs.rmSync(workRoot, { force: true, recursive: true });
+  }
+  const lines = report(results, options);
+  console.log(`\n${lines.join('\n')}`);
+  if (options.out) {
+    fs.writeFileSync(options.out, `${JSON.stringify({ load: os.loadavg(), options, results, startedAt }, null, 2)}\n`);
+    fs.writeFileSync(options.out.replace(/\.json$/, '.md'),
+      `# Scale: ${options.subscriptions.toLocaleString('en')} subscriptions\n\n`
+      + `Distinct filters, made from 4 connections per node, 8 requests in flight each; a fresh stack per column, one after the other `
+      + `(${startedAt.toISOString()}, ${Math.round((Date.now() - startedAt.getTime()) / 60000)} min; bench/scale.ts, see bench/README.md). `
+      + `Memory is resident memory (VmRSS) of each Kuzzle node 2 s before the subscriptions and 5 s after them; Redis: INFO used_memory.\n\n`
+      + `${lines.join('\n')}\n`);
+  }
+}
+
+runMain(main);
