@@ -11,7 +11,7 @@
  * Every stack stays up for the whole run; rounds alternate the order of the
  * columns and open fresh subscriber connections each time.
  *
- *   node -r ts-node/register/transpile-only bench/fanout.ts --only=ours,native,single [--rounds=3] [--out=bench/results/fanout.json]
+ *   npm run bench:fanout -- [--only=ours,native,single] [--rounds=3] [--out=bench/results/fanout.json] [--cpu-prof=DIR]
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -29,10 +29,14 @@ interface Options {
   durationMs: number;
   rounds: number;
   out: string | null;
+  /** write a V8 CPU profile of every Kuzzle node into this directory */
+  cpuProf: string | null;
 }
 
 function parseArgs (argv: string[]): Options {
-  const options: Options = { durationMs: 10000, only: ['ours', 'native', 'single'], out: null, perNode: 50, rate: 100, rounds: 3 };
+  const options: Options = {
+    cpuProf: null, durationMs: 10000, only: ['ours', 'native', 'single'], out: null, perNode: 50, rate: 100, rounds: 3,
+  };
   const positive = (key: string, value: string): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n <= 0) {
@@ -63,6 +67,9 @@ function parseArgs (argv: string[]): Options {
     }
     else if (key === '--out' && value) {
       options.out = path.resolve(value);
+    }
+    else if (key === '--cpu-prof' && value) {
+      options.cpuProf = path.resolve(value);
     }
     else {
       throw new Error(`unknown option ${arg}`);
@@ -246,7 +253,13 @@ async function main (): Promise<void> {
   const results: FanoutRound[] = [];
   try {
     for (const variant of options.only) {
-      const stack = new BenchStack({ log: logFor(variant, 0), nodes: isCluster(variant) ? 3 : 1, variant, workDir: path.join(workRoot, variant) });
+      const stack = new BenchStack({
+        log: logFor(variant, 0),
+        nodeArgs: options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.join(options.cpuProf, variant)}`] : [],
+        nodes: isCluster(variant) ? 3 : 1,
+        variant,
+        workDir: path.join(workRoot, variant),
+      });
       stacks.set(variant, stack);
       await stack.start();
     }
@@ -259,7 +272,8 @@ async function main (): Promise<void> {
   }
   finally {
     for (const stack of stacks.values()) {
-      await stack.stop();
+      // SIGTERM first: a node writes its profile on exit
+      await stack.stop(options.cpuProf !== null);
     }
     fs.rmSync(workRoot, { force: true, recursive: true });
   }

@@ -12,7 +12,7 @@
  * - a 4th node joining, and failure detection (SIGKILL -> right count on
  *   every survivor), with the subscriptions in place (cluster columns).
  *
- *   npm run bench:scale -- [--only=ours,native,single] [--subscriptions=100000] [--out=bench/results/scale.json]
+ *   npm run bench:scale -- [--only=ours,native,single] [--subscriptions=100000] [--out=bench/results/scale.json] [--keep]
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -31,10 +31,12 @@ interface Options {
   subscriptions: number;
   rate: number;
   out: string | null;
+  /** keep the work directory (node logs) */
+  keep: boolean;
 }
 
 function parseArgs (argv: string[]): Options {
-  const options: Options = { only: ['ours', 'native', 'single'], out: null, rate: 1000, subscriptions: 100000 };
+  const options: Options = { keep: false, only: ['ours', 'native', 'single'], out: null, rate: 1000, subscriptions: 100000 };
   for (const arg of argv) {
     const [key, value] = arg.split('=');
     if (key === '--only' && value) {
@@ -46,6 +48,9 @@ function parseArgs (argv: string[]): Options {
     }
     else if ((key === '--subscriptions' || key === '--rate') && value && Number.isInteger(Number(value)) && Number(value) > 0) {
       options[key === '--rate' ? 'rate' : 'subscriptions'] = Number(value);
+    }
+    else if (key === '--keep') {
+      options.keep = true;
     }
     else if (key === '--out' && value) {
       options.out = path.resolve(value);
@@ -199,11 +204,16 @@ function report (results: ScaleResult[], options: Options): string[] {
     const m = s.summary;
     return which === 'first'
       ? `${m.firstAckMs} ms acked, ${m.firstConvergedMs} ms converged, ${m.firstRedisCalls} Redis commands`
-      : `${m.afterAckMs} ms acked, ${m.afterConvergedMs} ms converged, ${m.afterRedisCalls} Redis commands (${s.after[0]?.roomsBefore} rooms before)`;
+      : `${m.afterAckMs} ms acked, ${m.afterConvergedMs} ms converged, ${m.afterRedisCalls} Redis commands (${s.reached} rooms before)${s.afterError ? `; failed: ${s.afterError}` : ''}`;
   };
   const rows: Array<[string, (r: ScaleResult) => string | null]> = [
     ['subscriptions held', r => (r.subscriptions ? `${r.subscriptions.reached + r.subscriptions.after.length} (${r.subscriptions.bulk.errors} errors)` : null)],
-    ['bulk: acked / converged on every node', r => (r.subscriptions ? `${(r.subscriptions.bulk.ackMs / 1000).toFixed(1)} s / ${r.subscriptions.bulk.convergedMs === null ? 'never' : `${(r.subscriptions.bulk.convergedMs / 1000).toFixed(1)} s`}` : null)],
+    ['bulk: acked / converged on every node', r => {
+      const bulk = r.subscriptions?.bulk;
+      return bulk
+        ? `${(bulk.ackMs / 1000).toFixed(1)} s / ${bulk.convergedMs === null ? `not converged: ${bulk.convergenceError}` : `${(bulk.convergedMs / 1000).toFixed(1)} s`}`
+        : null;
+    }],
     ['bulk: Kuzzle CPU per subscription', r => {
       const s = r.subscriptions;
       const cpu = r.bulkCpu;
@@ -226,7 +236,7 @@ function report (results: ScaleResult[], options: Options): string[] {
     [`latency @${options.rate}/s with the subscriptions`, r => lat(r.latencyWith)],
     ['join: 4th node spawn -> healthy', r => (r.join ? `${r.join.healthyMs} ms (${r.join.roomsInCluster} rooms; first delivery through it ${r.join.firstDeliveryAfterHealthyMs} ms after healthy)` : null)],
     ['failure detection: SIGKILL -> right count on every survivor', r => (r.failure ? (r.failure.detectedMs === null ? `failed: ${r.failure.error}` : `${r.failure.detectedMs} ms`) : null)],
-    ['errors', r => (r.errors.length ? r.errors.join('; ') : 'none')],
+    ['errors', r => (r.errors.length ? r.errors.map(e => e.split('\n')[0]).join('; ') : 'none')],
   ];
   return [
     `| measurement | ${results.map(r => VARIANT_LABEL[r.variant]).join(' | ')} |`,
@@ -248,7 +258,12 @@ async function main (): Promise<void> {
     }
   }
   finally {
-    fs.rmSync(workRoot, { force: true, recursive: true });
+    if (options.keep) {
+      console.log(`work directory kept: ${workRoot}`);
+    }
+    else {
+      fs.rmSync(workRoot, { force: true, recursive: true });
+    }
   }
   const lines = report(results, options);
   console.log(`\n${lines.join('\n')}`);

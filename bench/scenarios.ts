@@ -484,6 +484,8 @@ export interface SubscriptionResult {
   };
   first: SingleSubscription[];
   after: SingleSubscription[];
+  /** why the subscriptions after the bulk stopped, if they did */
+  afterError: string | null;
   summary: {
     firstAckMs: number | null;
     firstConvergedMs: number | null;
@@ -630,15 +632,24 @@ export async function subscriptions (ctx: Ctx, holders: Holders, target: number,
 
   await sleep(1000);
   const after: SingleSubscription[] = [];
-  for (let i = 0; i < singles; i++) {
-    after.push(await subscribeOne(ctx, holders, i % nodes, `after-${i}`, rooms, convergenceTimeout));
-    rooms++;
-    await sleep(50);
+  let afterError: string | null = null;
+  try {
+    for (let i = 0; i < singles; i++) {
+      after.push(await subscribeOne(ctx, holders, i % nodes, `after-${i}`, rooms, convergenceTimeout));
+      rooms++;
+      await sleep(50);
+    }
+    ctx.log(`  next ${singles} subscriptions (${rooms - singles} rooms before): ack ${after.map(s => s.ackMs.toFixed(2)).join(', ')} ms; converged ${after.map(s => s.convergedMs.toFixed(2)).join(', ')} ms; redis calls ${after.map(s => s.redis.calls).join(', ')}`);
   }
-  ctx.log(`  next ${singles} subscriptions (${after[0].roomsBefore} rooms before): ack ${after.map(s => s.ackMs.toFixed(2)).join(', ')} ms; converged ${after.map(s => s.convergedMs.toFixed(2)).join(', ')} ms; redis calls ${after.map(s => s.redis.calls).join(', ')}`);
+  catch (error) {
+    // the bulk's figures stand: what failed after it is reported with them
+    afterError = (error as Error).message.split('\n')[0];
+    ctx.log(`  subscriptions after the bulk: ${afterError}`);
+  }
 
   return {
     after,
+    afterError,
     bulk: {
       ackMs: round(ackMs),
       convergedMs: convergedMs === null ? null : round(convergedMs),

@@ -77,6 +77,9 @@ export class Membership {
   private steppedBack = false;
   private timers: Cancel[] = [];
   private stopped = false;
+  /** a release of removed nodes' rooms is running; `releaseAgain`: more were removed meanwhile */
+  private releasing = false;
+  private releaseAgain = false;
 
   constructor (private readonly options: MembershipOptions) {
     this.partition = new PartitionWatch(PARTITION_HOLD_HEARTBEATS * options.timers.heartbeat);
@@ -153,6 +156,31 @@ export class Membership {
     const { identity, store, timers } = this.options;
     await store.register(identity.info, this.liveness(), timers.nodeTimeout);
     this.livenessRefreshedAt = this.options.clock.now();
+    // leftovers of a node that removed another and died before releasing its rooms
+    this.releaseRemovedRooms();
+  }
+
+  /**
+   * A removed node's rooms are released in the background, after the
+   * peers were told and its counts dropped here: a node holding many
+   * rooms does not delay its own eviction.
+   */
+  private releaseRemovedRooms (): void {
+    if (this.releasing) {
+      this.releaseAgain = true;
+      return;
+    }
+    this.releasing = true;
+    this.options.store.releaseRemovedRooms().then(
+      released => debug('released %d room reference(s) of removed nodes', released),
+      (error: Error) => debug('releasing the rooms of removed nodes: %s', error.message),
+    ).finally(() => {
+      this.releasing = false;
+      if (this.releaseAgain && !this.stopped) {
+        this.releaseAgain = false;
+        this.releaseRemovedRooms();
+      }
+    });
   }
 
   async heartbeat (): Promise<void> {
@@ -203,7 +231,11 @@ export class Membership {
       }
       else if (info.pub === identity.info.pub) {
         log.warn(`removing node ${info.id}: previous incarnation of this node at ${info.pub}`);
-        void store.removeNode(info.id, true).catch(() => undefined);
+        store.removeNode(info.id, true).then(result => {
+          if (typeof result === 'number') {
+            this.releaseRemovedRooms();
+          }
+        }, () => undefined);
       }
       else {
         this.add(info);
@@ -235,6 +267,7 @@ export class Membership {
       const result = await this.options.store.removeNode(info.id, false);
       if (typeof result === 'number') {
         this.options.log.warn(`removed the state of dead node ${info.id} (${info.pub}): ${result} room(s)`);
+        this.releaseRemovedRooms();
       }
     }
     catch (error) {
@@ -293,9 +326,12 @@ export class Membership {
         if (typeof result === 'number') {
           // told first, so that the others need not wait for their own check
           void outbox.broadcast({ node: peer.id, t: 'evicted' });
-          this.options.log.info(`removed ${result} room(s) of evicted node ${peer.id} from Redis`);
+          this.options.log.info(`removed evicted node ${peer.id} and its ${result} room(s) from Redis`);
         }
         this.forget(peer, { cause: 'timeout', detail: `no heartbeat for ${peer.silentFor(clock.now())} ms` });
+        if (typeof result === 'number') {
+          this.releaseRemovedRooms();
+        }
       }
       catch (error) {
         debug('failure detection: %s', (error as Error).message);

@@ -430,6 +430,7 @@ export class ClusterNode {
     try {
       if (this.store.isUp) {
         await this.store.removeNode(this.id, true);
+        await this.store.releaseRemovedRooms();
       }
       void this.outbox.broadcast({ t: 'leave' });
       await this.transport.drain(LEAVE_DRAIN_MS);

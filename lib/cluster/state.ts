@@ -24,19 +24,27 @@ export const KEYS = Object.freeze({
   alivePrefix: `${TAG}:alive:`,
   rooms: (id: string) => `${TAG}:rooms:${id}`,
   roomsPrefix: `${TAG}:rooms:`,
+  /** ids of removed nodes whose room references are still to release */
+  removed: `${TAG}:removed`,
+  removedRooms: (id: string) => `${TAG}:removed-rooms:${id}`,
+  removedRoomsPrefix: `${TAG}:removed-rooms:`,
 });
+
+/** rooms released per script run: keeps each run to a few ms of Redis time */
+const RELEASE_SLICE = 1000;
 
 // Lua sources live beside the TypeScript sources; the compiled code in dist/
 // reads them from lib/ too, so there is no copy step to forget.
 const LUA_DIR = path.resolve(__dirname, '..', '..', 'lib', 'cluster', 'lua');
 
-type ScriptName = 'register' | 'heartbeat' | 'room' | 'remove_node' | 'snapshot' | 'reset';
+type ScriptName = 'register' | 'heartbeat' | 'room' | 'remove_node' | 'release_rooms' | 'snapshot' | 'reset';
 
 const SCRIPT_KEYS: Record<ScriptName, number> = {
   heartbeat: 2,
   register: 2,
+  release_rooms: 4,
   remove_node: 6,
-  reset: 3,
+  reset: 4,
   room: 5,
   snapshot: 4,
 };
@@ -236,18 +244,40 @@ export class StateStore extends EventEmitter {
   }
 
   /**
-   * Removes a node's state. Unless `force`, refuses while the node's
+   * Removes a node from the cluster, in constant time: its rooms are set
+   * aside for releaseRemovedRooms. Unless `force`, refuses while the node's
    * liveness key exists.
-   * @returns 'alive' | 'gone' (someone else did it) | number of rooms removed
+   * @returns 'alive' | 'gone' (someone else did it) | number of rooms it held
    */
   async removeNode (id: string, force: boolean): Promise<'alive' | 'gone' | number> {
     const result = await this.run('remove_node', KEYS.nodes, KEYS.alive(id), KEYS.rooms(id),
-      KEYS.refs, KEYS.filters, KEYS.seqs, id, force ? '1' : '0') as number;
+      KEYS.seqs, KEYS.removedRooms(id), KEYS.removed, id, force ? '1' : '0') as number;
 
     if (result === -1) {
       return 'alive';
     }
     return result === 0 ? 'gone' : result - 1;
+  }
+
+  /**
+   * Takes back the room references of every removed node, a slice per
+   * script run so that Redis keeps answering the others in between; safe
+   * to run on several nodes at once.
+   * @returns the number of references released
+   */
+  async releaseRemovedRooms (): Promise<number> {
+    let released = 0;
+    for (const id of await this.timed(() => this.client.smembers(KEYS.removed))) {
+      const key = KEYS.removedRooms(id);
+      let cursor = '0';
+      do {
+        const [next, flat] = await this.timed(() => this.client.hscan(key, cursor, 'COUNT', RELEASE_SLICE));
+        const rooms = flat.filter((_, i) => i % 2 === 0);
+        released += await this.run('release_rooms', key, KEYS.refs, KEYS.filters, KEYS.removed, id, ...rooms) as number;
+        cursor = next;
+      } while (cursor !== '0');
+    }
+    return released;
   }
 
   async snapshot (id: string): Promise<NodeSnapshot> {
@@ -267,7 +297,7 @@ export class StateStore extends EventEmitter {
   }
 
   async reset (): Promise<number> {
-    return await this.run('reset', KEYS.nodes, KEYS.refs, KEYS.filters, KEYS.roomsPrefix) as number;
+    return await this.run('reset', KEYS.nodes, KEYS.refs, KEYS.filters, KEYS.removed, KEYS.roomsPrefix, KEYS.removedRoomsPrefix) as number;
   }
 
   async saveStrategy (name: string, strategy: StoredStrategy): Promise<void> {

@@ -127,8 +127,10 @@ describe('cluster core (3 node processes, real Redis and 0mq)', function () {
 
     should(await redis.hexists(KEYS.nodes, deadId)).equal(0);
     should(await redis.exists(KEYS.rooms(deadId))).equal(0);
-    should(await redis.hexists(KEYS.filters, 'r2')).equal(0);
-    should(await redis.hexists(KEYS.refs, 'r2')).equal(0);
+    // its references are released in the background, after the eviction
+    await eventually('the dead node\'s rooms released', async () =>
+      (await redis.hexists(KEYS.filters, 'r2')) === 0 && (await redis.hexists(KEYS.refs, 'r2')) === 0
+      && (await redis.exists(KEYS.removed, KEYS.removedRooms(deadId))) === 0);
   });
 
   it('lets a restarted node rejoin, receive the state and notifications', async () => {
@@ -165,6 +167,9 @@ describe('cluster core (3 node processes, real Redis and 0mq)', function () {
       !(await peersOf(a)).includes(leaving) && !(await peersOf(b)).includes(leaving));
     await converged([a, b], { r1: 1 });
     should(await redis.hexists(KEYS.nodes, leaving)).equal(0);
+    // it released its own rooms before leaving
+    should(await redis.exists(KEYS.rooms(leaving), KEYS.removedRooms(leaving), KEYS.removed)).equal(0);
+    should(await redis.hexists(KEYS.refs, 'r3')).equal(0);
   });
 
   it('a burst of changes travels batched, complete and in order', async () => {

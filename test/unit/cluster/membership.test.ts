@@ -86,6 +86,7 @@ function harness (clock = new FakeClock()) {
   outbox.broadcast.resolves();
   store.register.resolves();
   store.removeNode.resolves('alive');
+  store.releaseRemovedRooms.resolves(0);
   /** the membership Redis answers to the next heartbeats (this node is always in it) */
   const redisSays = (...members: Member[]): void => {
     store.heartbeat.resolves({ members: [{ alive: { hears: [], ready: true }, info: identity.info }, ...members], registered: true });
@@ -118,6 +119,8 @@ describe('Membership', () => {
       should(membership.livenessAge()).be.above(NODE_TIMEOUT);
       await membership.register();
       should(store.register.args).eql([[identity.info, { hears: [], ready: true }, NODE_TIMEOUT]]);
+      // leftovers of a remover that died before releasing
+      should(store.releaseRemovedRooms.callCount).equal(1);
       should(membership.livenessAge()).equal(0);
       clock.tick(300);
       should(membership.livenessAge()).equal(300);
@@ -264,8 +267,9 @@ describe('Membership', () => {
       should(store.removeNode.args).eql([['ghost', false], ['gone', false]]);
       should(membership.size).equal(0);
       should(transport.connectPeer.called).be.false();
-      // only the survivor that removed it says so
+      // only the survivor that removed it says so, and releases its rooms
       should(log.warn.args).eql([['removed the state of dead node ghost (tcp://ghost:7511): 3 room(s)']]);
+      should(store.releaseRemovedRooms.callCount).equal(1);
     });
 
     it('a failed ghost removal is retried at the next heartbeat', async () => {
@@ -290,6 +294,12 @@ describe('Membership', () => {
       should(store.removeNode.args).eql([['old', true]]);
       should(membership.size).equal(0);
       should(log.warn.args).eql([[`removing node old: previous incarnation of this node at ${identity.info.pub}`]]);
+      should(store.releaseRemovedRooms.called).be.false();
+
+      store.removeNode.resolves(4);
+      await membership.heartbeat();
+      await flush();
+      should(store.releaseRemovedRooms.callCount).equal(1);
     });
 
     it('a known peer whose key expired stays until failure detection decides', async () => {
@@ -373,6 +383,10 @@ describe('Membership', () => {
     it('evicts a peer silent past nodeTimeout whose key expired, at the next check: state removed, peers and listener told', async () => {
       const { a, clock, listener, log, membership, outbox, store, transport } = await watching();
       store.removeNode.resolves(2);
+      let releaseDone = (_released: number): void => undefined;
+      store.releaseRemovedRooms.returns(new Promise(resolve => {
+        releaseDone = resolve;
+      }));
       await clock.tickAsync(NODE_TIMEOUT);
       should(store.removeNode.called).be.false();
       should(membership.peer('a')).equal(a);
@@ -380,7 +394,10 @@ describe('Membership', () => {
       await clock.tickAsync(CHECK);
       should(store.removeNode.args).eql([['a', false]]);
       should(outbox.broadcast.args).eql([[{ node: 'a', t: 'evicted' }]]);
-      should(log.info.calledWith('removed 2 room(s) of evicted node a from Redis')).be.true();
+      should(log.info.calledWith('removed evicted node a and its 2 room(s) from Redis')).be.true();
+      // its rooms are released in the background: the peer is forgotten without waiting
+      should(store.releaseRemovedRooms.callCount).equal(1);
+      releaseDone(2);
       should(listener.peerRemoved.args.map(([peer]) => peer)).eql([a]);
       should(log.warn.args).eql([[`node a (tcp://a:7511) removed: no heartbeat for ${NODE_TIMEOUT + CHECK} ms`]]);
       should(transport.disconnectPeer.args).eql([['a']]);
@@ -414,6 +431,7 @@ describe('Membership', () => {
       store.removeNode.resolves('gone');
       await clock.tickAsync(NODE_TIMEOUT + CHECK);
       should(outbox.broadcast.called).be.false();
+      should(store.releaseRemovedRooms.called).be.false();
       should(listener.peerRemoved.args.map(([peer]) => peer)).eql([a]);
       should(membership.size).equal(0);
     });
@@ -455,6 +473,30 @@ describe('Membership', () => {
         should(survivor.listener.peerRemoved.callCount).equal(1);
         should(survivor.membership.size).equal(0);
       }
+    });
+
+    it('one release of removed rooms at a time; removals meanwhile start one more after it, and a failed one is not fatal', async () => {
+      const { clock, membership, redisSays, store } = harness();
+      const releases: Array<{ resolve: (n: number) => void; reject: (e: Error) => void }> = [];
+      store.releaseRemovedRooms.callsFake(() => new Promise((resolve, reject) => {
+        releases.push({ reject, resolve });
+      }));
+      store.removeNode.resolves(1);
+      await membership.register();
+      redisSays(dead('g1'));
+      await membership.heartbeat();
+      redisSays(dead('g2'));
+      await membership.heartbeat();
+      await flush();
+      should(store.releaseRemovedRooms.callCount).equal(1);
+
+      releases[0].reject(new Error('Redis down'));
+      await flush();
+      should(store.releaseRemovedRooms.callCount).equal(2);
+      releases[1].resolve(10);
+      await flush();
+      await clock.tickAsync(HEARTBEAT);
+      should(store.releaseRemovedRooms.callCount).equal(2);
     });
 
     it('overlapping checks (Redis slower than a check period) report the peer removed once', async () => {

@@ -31,6 +31,7 @@ class FakeRedis {
     setRoom: sinon.SinonStub<[string, string, number, RoomFilter | null, number], Promise<boolean>>;
     snapshot: sinon.SinonStub<[string], Promise<NodeSnapshot>>;
     removeNode: sinon.SinonStub<[string, boolean], Promise<'alive' | 'gone' | number>>;
+    releaseRemovedRooms: sinon.SinonStub<[], Promise<number>>;
     reset: sinon.SinonStub<[], Promise<number>>;
     close: sinon.SinonStub<[], Promise<void>>;
   };
@@ -61,6 +62,7 @@ class FakeRedis {
         }
         redis.members.set(info.id, { alive: liveness, info });
       }),
+      releaseRemovedRooms: sandbox.stub(proto, 'releaseRemovedRooms').resolves(0),
       removeNode: sandbox.stub(proto, 'removeNode').callsFake(async id => (redis.members.delete(id) ? 0 : 'gone')),
       reset: sandbox.stub(proto, 'reset').resolves(0),
       setRoom: sandbox.stub(proto, 'setRoom').callsFake(async (id, room, count, roomFilter, seq) => {
@@ -432,6 +434,7 @@ describe('ClusterNode (composition root, fake transport, stubbed Redis, fake clo
       await f.node.join();
       await f.node.stop();
       should(f.redis.stubs.removeNode.calledOnceWithExactly(f.node.id, true)).be.true();
+      should(f.redis.stubs.releaseRemovedRooms.calledAfter(f.redis.stubs.removeNode)).be.true();
       should(f.transport.ofType('leave')).have.length(1);
       should(f.transport.drained).equal(1);
       should(f.transport.closed).be.true();

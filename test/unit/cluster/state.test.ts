@@ -121,25 +121,75 @@ describe('Redis state store (Lua scripts, real redis-server)', function () {
     should(results.filter(r => typeof r === 'number')).eql([2]);
     should(results.filter(r => r === 'gone')).have.length(2);
 
-    should(await redis.hexists(KEYS.filters, 'only2')).equal(0);
-    should(await redis.hget(KEYS.refs, 'shared')).equal('1');
     should(await redis.hexists(KEYS.nodes, '2')).equal(0);
     should(await redis.hexists(KEYS.seqs, '2')).equal(0);
+    should(await redis.exists(KEYS.rooms('2'))).equal(0);
     should(await store.snapshot('2')).eql({ registered: false, rooms: [], seq: 0 });
+    // its references are set aside until released
+    should(await redis.smembers(KEYS.removed)).eql(['2']);
+    should(await redis.hget(KEYS.refs, 'shared')).equal('2');
+
+    should(await store.releaseRemovedRooms()).equal(2);
+    should(await redis.hexists(KEYS.filters, 'only2')).equal(0);
+    should(await redis.hexists(KEYS.refs, 'only2')).equal(0);
+    should(await redis.hget(KEYS.refs, 'shared')).equal('1');
+    should(await redis.exists(KEYS.removed, KEYS.removedRooms('2'))).equal(0);
+    should(await store.releaseRemovedRooms()).equal(0);
+  });
+
+  it('removing a node costs one constant-time script; its many rooms are released by slices, each once, by concurrent releasers', async () => {
+    const rooms = 2500;
+    await store.register(info('1'), live, 10000);
+    await store.register(info('2'), live, 10000);
+    for (let i = 0; i < rooms; i++) {
+      void store.setRoom('2', `r${i}`, 1, filter, i + 1);
+      if (i % 2 === 0) {
+        void store.setRoom('1', `r${i}`, 1, filter, i + 1);
+      }
+    }
+    await store.setRoom('1', 'mine', 1, filter, rooms + 1);
+    const before = await store.client.info('commandstats');
+    const calls = (text: string, command: string): number => Number((new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(text) || [])[1] || 0);
+
+    should(await store.removeNode('2', true)).equal(rooms);
+    const afterRemoval = await store.client.info('commandstats');
+    // the script ran a fixed number of commands, not one per room
+    should(calls(afterRemoval, 'hincrby') - calls(before, 'hincrby')).equal(0);
+    should(calls(afterRemoval, 'rename') - calls(before, 'rename')).equal(1);
+
+    const released = await Promise.all([store.releaseRemovedRooms(), store.releaseRemovedRooms(), store.releaseRemovedRooms()]);
+    should(released.reduce((a, b) => a + b, 0)).equal(rooms);
+    should(calls(await store.client.info('commandstats'), 'evalsha') - calls(afterRemoval, 'evalsha')).be.above(3);
+    should(await redis.hlen(KEYS.refs)).equal(rooms / 2 + 1);
+    should(await redis.hlen(KEYS.filters)).equal(rooms / 2 + 1);
+    should(await redis.hget(KEYS.refs, 'r0')).equal('1');
+    should(await redis.hexists(KEYS.refs, 'r1')).equal(0);
+    should(await redis.exists(KEYS.removed, KEYS.removedRooms('2'))).equal(0);
+  });
+
+  it('removing a node without rooms leaves nothing to release', async () => {
+    await store.register(info('1'), live, 10000);
+    should(await store.removeNode('1', true)).equal(0);
+    should(await redis.exists(KEYS.removed)).equal(0);
+    should(await store.releaseRemovedRooms()).equal(0);
   });
 
   it('reset wipes rooms but keeps members, sequence numbers and strategies', async () => {
     await store.register(info('1'), live, 10000);
     await store.setRoom('1', 'r', 1, filter, 5);
+    await store.register(info('gone'), live, 10000);
+    await store.setRoom('gone', 'r2', 1, filter, 1);
+    await store.removeNode('gone', true);
     await store.saveStrategy('s', { pluginName: 'p', strategy: { config: { authenticator: 'a' } } });
     should(await store.reset()).equal(1);
     should(await store.snapshot('1')).eql({ registered: true, rooms: [], seq: 5 });
-    should(await redis.exists(KEYS.filters, KEYS.refs)).equal(0);
+    should(await redis.exists(KEYS.filters, KEYS.refs, KEYS.removed, KEYS.removedRooms('gone'))).equal(0);
     should(Array.from((await store.strategies()).keys())).eql(['s']);
   });
 
   it('every key shares one hash tag (one Redis Cluster slot)', () => {
-    for (const key of [KEYS.filters, KEYS.nodes, KEYS.refs, KEYS.seqs, KEYS.strategies, KEYS.alive('x'), KEYS.rooms('x')]) {
+    for (const key of [KEYS.filters, KEYS.nodes, KEYS.refs, KEYS.seqs, KEYS.strategies, KEYS.alive('x'), KEYS.rooms('x'), KEYS.removed,
+      KEYS.removedRooms('x')]) {
       should(key).startWith('{cluster}:');
     }
   });
