@@ -101,7 +101,7 @@ export class CpuMonitor {
       this.timer = null;
     }
     this.sample();
-    const cores = (ticks: number): number => (this.seconds > 0 ? Math.round((ticks / TICKS_PER_SECOND / this.seconds) * 100) / 100 : 0);
+    const cores = (ticks: number): number => (this.seconds > 0 ? Math.round((ticks / TICKS_PER_SECOND / this.seconds) * 1000) / 1000 : 0);
     const byProcess: Record<string, number> = {};
     for (const [label, ticks] of this.byLabel) {
       byProcess[label] = cores(ticks);
@@ -111,7 +111,7 @@ export class CpuMonitor {
       byProcess,
       machineCores: cores(this.machine),
       otherCores: cores(Math.max(0, this.machine - this.own)),
-      seconds: Math.round(this.seconds),
+      seconds: Math.round(this.seconds * 100) / 100,
     };
   }
 }

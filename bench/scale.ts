@@ -12,7 +12,7 @@
  * - a 4th node joining, and failure detection (SIGKILL -> right count on
  *   every survivor), with the subscriptions in place (cluster columns).
  *
- *   npm run bench:scale -- [--only=ours,native,single] [--subscriptions=100000] [--out=bench/results/scale.json] [--keep]
+ *   npm run bench:scale -- [--only=ours,native,single] [--subscriptions=100000] [--out=bench/results/scale.json] [--keep] [--node-args=--trace-gc]
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -33,12 +33,15 @@ interface Options {
   out: string | null;
   /** keep the work directory (node logs) */
   keep: boolean;
+  /** extra node.js options of the Kuzzle nodes (e.g. --trace-gc, whose lines land in the node logs) */
+  nodeArgs: string[];
 }
 
 function parseArgs (argv: string[]): Options {
-  const options: Options = { keep: false, only: ['ours', 'native', 'single'], out: null, rate: 1000, subscriptions: 100000 };
+  const options: Options = { keep: false, nodeArgs: [], only: ['ours', 'native', 'single'], out: null, rate: 1000, subscriptions: 100000 };
   for (const arg of argv) {
-    const [key, value] = arg.split('=');
+    // the value may hold '=' itself (--node-args=--max-old-space-size=4096)
+    const [key, value] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, ''];
     if (key === '--only' && value) {
       const list = value.split(',').map(v => v.trim());
       options.only = VARIANTS.filter(v => list.includes(v));
@@ -48,6 +51,9 @@ function parseArgs (argv: string[]): Options {
     }
     else if ((key === '--subscriptions' || key === '--rate') && value && Number.isInteger(Number(value)) && Number(value) > 0) {
       options[key === '--rate' ? 'rate' : 'subscriptions'] = Number(value);
+    }
+    else if (key === '--node-args' && value) {
+      options.nodeArgs = value.split(',');
     }
     else if (key === '--keep') {
       options.keep = true;
@@ -123,7 +129,7 @@ async function latencyAt (ctx: Ctx, rate: number): Promise<RateResult> {
 async function scale (variant: Variant, workRoot: string, options: Options): Promise<ScaleResult> {
   const log = (line: string): void => console.log(`[${new Date().toISOString().slice(11, 19)}] [${variant}] ${line}`);
   const cluster = isCluster(variant);
-  const stack = new BenchStack({ log, nodes: cluster ? 3 : 1, variant, workDir: path.join(workRoot, variant) });
+  const stack = new BenchStack({ log, nodeArgs: options.nodeArgs, nodes: cluster ? 3 : 1, variant, workDir: path.join(workRoot, variant) });
   const result: ScaleResult = {
     bulkCpu: null, bytesPerSubscription: null, errors: [], failure: null, join: null, latencyBefore: null, latencyWith: null,
     memoryAfter: null, memoryBefore: null, nodes: cluster ? 3 : 1, subscriptions: null, variant,
