@@ -1,9 +1,64 @@
 import type { RoomFilter } from './messages';
 
-interface RoomEntry {
-  filter: RoomFilter;
-  /** subscription count per node; a node with no subscriber is absent */
-  counts: Map<string, number>;
+/**
+ * A room's filter and its subscription count per node; a node with no
+ * subscriber is absent. Most rooms have subscribers on one node: that one
+ * is held inline, a Map only for the others (a Map of one entry costs about
+ * 180 bytes, for every room of the cluster on every node).
+ */
+class RoomEntry implements Iterable<[string, number]> {
+  private node: string | null = null;
+  private count = 0;
+  private others: Map<string, number> | null = null;
+
+  constructor (readonly filter: RoomFilter) {}
+
+  get (node: string): number | undefined {
+    return node === this.node ? this.count : this.others?.get(node);
+  }
+
+  set (node: string, count: number): void {
+    if (this.node === null || this.node === node) {
+      this.node = node;
+      this.count = count;
+    }
+    else {
+      (this.others ??= new Map()).set(node, count);
+    }
+  }
+
+  delete (node: string): void {
+    if (node !== this.node) {
+      this.others?.delete(node);
+    }
+    else {
+      this.node = null;
+      this.count = 0;
+      // the first of the others, if any, moves inline
+      for (const [next, count] of this.others || []) {
+        this.others?.delete(next);
+        this.node = next;
+        this.count = count;
+        break;
+      }
+    }
+    if (this.others?.size === 0) {
+      this.others = null;
+    }
+  }
+
+  get size (): number {
+    return (this.node === null ? 0 : 1) + (this.others ? this.others.size : 0);
+  }
+
+  * [Symbol.iterator] (): IterableIterator<[string, number]> {
+    if (this.node !== null) {
+      yield [this.node, this.count];
+    }
+    if (this.others) {
+      yield* this.others;
+    }
+  }
 }
 
 export interface RoomChanges {
@@ -44,12 +99,12 @@ export class RoomRegistry implements RoomQueries {
     let entry = this.rooms.get(room);
 
     if (count <= 0) {
-      const previous = entry?.counts.get(node);
+      const previous = entry?.get(node);
       if (entry && previous !== undefined) {
-        entry.counts.delete(node);
+        entry.delete(node);
         this.addSubscriptions(node, -previous);
         this.forget(node, room);
-        if (entry.counts.size === 0) {
+        if (entry.size === 0) {
           this.rooms.delete(room);
           changes.vanished.push({ filter: entry.filter, room });
         }
@@ -61,13 +116,13 @@ export class RoomRegistry implements RoomQueries {
       if (!filter) {
         return changes;
       }
-      entry = { counts: new Map(), filter };
+      entry = new RoomEntry(filter);
       this.rooms.set(room, entry);
       changes.appeared.push({ filter, room });
     }
 
-    this.addSubscriptions(node, count - (entry.counts.get(node) || 0));
-    entry.counts.set(node, count);
+    this.addSubscriptions(node, count - (entry.get(node) || 0));
+    entry.set(node, count);
 
     let rooms = this.byNode.get(node);
     if (!rooms) {
@@ -136,7 +191,7 @@ export class RoomRegistry implements RoomQueries {
   }
 
   count (room: string, node: string): number {
-    return this.rooms.get(room)?.counts.get(node) || 0;
+    return this.rooms.get(room)?.get(node) || 0;
   }
 
   /** sum of the counts, leaving out `except` */
@@ -145,7 +200,7 @@ export class RoomRegistry implements RoomQueries {
     let total = 0;
 
     if (entry) {
-      for (const [node, count] of entry.counts) {
+      for (const [node, count] of entry) {
         if (node !== except) {
           total += count;
         }
@@ -157,8 +212,8 @@ export class RoomRegistry implements RoomQueries {
 
   /** whether a node other than `except` has subscribers in `room` */
   usedElsewhere (room: string, except: string): boolean {
-    const counts = this.rooms.get(room)?.counts;
-    return counts !== undefined && (counts.size > 1 || (counts.size === 1 && !counts.has(except)));
+    const entry = this.rooms.get(room);
+    return entry !== undefined && (entry.size > 1 || (entry.size === 1 && entry.get(except) === undefined));
   }
 
   /** the nodes (but `except`) having subscribers in any of `rooms`, with those rooms */
@@ -170,7 +225,7 @@ export class RoomRegistry implements RoomQueries {
       if (!entry) {
         continue;
       }
-      for (const node of entry.counts.keys()) {
+      for (const [node] of entry) {
         if (node === except) {
           continue;
         }
@@ -198,7 +253,7 @@ export class RoomRegistry implements RoomQueries {
   *entries (): IterableIterator<{ room: string; filter: RoomFilter; total: number }> {
     for (const [room, entry] of this.rooms) {
       let total = 0;
-      for (const count of entry.counts.values()) {
+      for (const [, count] of entry) {
         total += count;
       }
       yield { filter: entry.filter, room, total };

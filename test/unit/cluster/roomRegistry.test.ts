@@ -17,6 +17,30 @@ describe('RoomRegistry', () => {
     should(registry.size).equal(0);
   });
 
+  it('keeps every node\'s count of a room shared by several, whichever leaves first', () => {
+    for (const leaving of [['n1', 'n2', 'n3'], ['n2', 'n1', 'n3'], ['n3', 'n2', 'n1'], ['n1', 'n3', 'n2']]) {
+      const registry = new RoomRegistry();
+      registry.set('n1', 'r', 1, f('c'));
+      registry.set('n2', 'r', 2, f('c'));
+      registry.set('n3', 'r', 4, f('c'));
+      registry.set('n2', 'r', 5, f('c'));
+      const counts: Record<string, number> = { n1: 1, n2: 5, n3: 4 };
+      for (const node of leaving) {
+        should(registry.total('r')).equal(Object.values(counts).reduce((a, b) => a + b, 0));
+        should(Array.from(registry.nodesFor(['r'], 'none').keys()).sort()).eql(Object.keys(counts).sort());
+        for (const [other, count] of Object.entries(counts)) {
+          should(registry.count('r', other)).equal(count);
+          should(registry.usedElsewhere('r', other)).equal(Object.keys(counts).length > 1);
+        }
+        registry.set(node, 'r', 0, null);
+        delete counts[node];
+        should(registry.count('r', node)).equal(0);
+      }
+      should(registry.has('r')).be.false();
+      should(registry.subscriptions).equal(0);
+    }
+  });
+
   it('ignores a count for an unknown room without a filter, and a removal of what is not there', () => {
     const registry = new RoomRegistry();
     should(registry.set('n1', 'r', 3, null)).eql({ appeared: [], vanished: [] });
