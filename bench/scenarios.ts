@@ -762,6 +762,7 @@ export async function failure (ctx: Ctx, victim: number, timeoutMs: number): Pro
     const survivors = clients.filter(c => c.node !== victim);
     const expected = expectedBefore - 1;
     const start = now();
+    ctx.log(`  failure: SIGKILL to node ${victim + 1} at ${Date.now()} (epoch ms)`);
     ctx.stack.killNode(victim);
     const firstRight = new Map<number, number>();
     while (firstRight.size < survivors.length) {

@@ -103,7 +103,7 @@ describe('RealtimeSync', () => {
     should(kuzzle.koncorde.remove.calledOnceWith('r1')).be.true();
   });
 
-  it('removes thousands of vanished rooms a slice per event-loop turn, sparing those back meanwhile', async () => {
+  it('removes thousands of vanished rooms a slice at a time, sparing those back meanwhile', async () => {
     kuzzle.koncorde.hasFilter.returns(true);
     const vanished = Array.from({ length: 1000 }, (_, i) => ({ filter: filterOf('c'), room: `v${i}` }));
     realtime.roomsChanged({ appeared: [], vanished });
