@@ -26,7 +26,7 @@ import { RateClients, closeRateClients, openRateClients } from './scenarios';
 import type { Ctx } from './scenarios';
 import { RedisCounter } from './metrics';
 import { kill, track, waitExit } from '../test/support/processes';
-import { BenchStack, VARIANTS, VARIANT_LABEL, Variant, isCluster, runMain, sleep } from './stack';
+import { BenchStack, VARIANT_LABEL, Variant, isCluster, runMain, sleep, variantList } from './stack';
 
 interface Options {
   only: Variant[];
@@ -52,11 +52,7 @@ function parseArgs (argv: string[]): Options {
   for (const arg of argv) {
     const [key, value] = arg.split('=');
     if (key === '--only' && value) {
-      const list = value.split(',').map(v => v.trim());
-      options.only = VARIANTS.filter(v => list.includes(v));
-      if (options.only.length !== list.length) {
-        throw new Error(`unknown variant in ${value} (${VARIANTS.join(', ')})`);
-      }
+      options.only = variantList(value);
     }
     else if (key === '--rates' && value) {
       options.rates = value.split(',').map(Number);

@@ -19,8 +19,8 @@ import * as path from 'path';
 
 import { COLLECTION, Client, INDEX, connect, disconnectAll, now } from './clients';
 import { CpuMonitor, CpuUsage } from './cpu';
-import { LatencySummary, median, summarize } from './metrics';
-import { BenchStack, VARIANTS, VARIANT_LABEL, Variant, isCluster, runMain, sleep } from './stack';
+import { LatencySummary, medianSpread, summarize } from './metrics';
+import { BenchStack, VARIANT_LABEL, Variant, isCluster, runMain, sleep, variantList } from './stack';
 
 interface Options {
   only: Variant[];
@@ -47,11 +47,7 @@ function parseArgs (argv: string[]): Options {
   for (const arg of argv) {
     const [key, value] = arg.split('=');
     if (key === '--only' && value) {
-      const list = value.split(',').map(v => v.trim());
-      options.only = VARIANTS.filter(v => list.includes(v));
-      if (options.only.length !== list.length) {
-        throw new Error(`unknown variant in ${value} (${VARIANTS.join(', ')})`);
-      }
+      options.only = variantList(value);
     }
     else if (key === '--per-node' && value) {
       options.perNode = positive(key, value);
@@ -211,11 +207,6 @@ async function fanoutRound (stack: BenchStack, variant: Variant, round: number, 
 const kuzzleCpu = (r: FanoutRound): number =>
   Math.round(Object.entries(r.cpuMsPer1000).filter(([k]) => k.startsWith('kuzzle')).reduce((a, [, v]) => a + v, 0) * 1000) / 1000;
 
-function spread (values: Array<number | null>): string {
-  const list = values.filter((v): v is number => v !== null);
-  return list.length ? `${median(list)} (${Math.min(...list)}-${Math.max(...list)})` : 'n/a';
-}
-
 function report (options: Options, results: FanoutRound[]): string[] {
   return [
     `Median (min-max) over ${options.rounds} round(s):`,
@@ -224,9 +215,9 @@ function report (options: Options, results: FanoutRound[]): string[] {
     '|---|---|---|---|---|---|---|---|',
     ...options.only.map(v => {
       const list = results.filter(r => r.variant === v);
-      return `| ${VARIANT_LABEL[v]} | ${list[0] ? list[0].subscribers : 'n/a'} | ${spread(list.map(r => r.deliveriesPerS))} `
-        + `| ${list.reduce((a, r) => a + r.lost, 0)} | ${spread(list.map(r => r.latencyMs.p50))} | ${spread(list.map(r => r.latencyMs.p99))} `
-        + `| ${spread(list.map(kuzzleCpu))} | ${spread(list.map(r => r.cpuMsPer1000['bench clients'] ?? null))} |`;
+      return `| ${VARIANT_LABEL[v]} | ${list[0] ? list[0].subscribers : 'n/a'} | ${medianSpread(list.map(r => r.deliveriesPerS))} `
+        + `| ${list.reduce((a, r) => a + r.lost, 0)} | ${medianSpread(list.map(r => r.latencyMs.p50))} | ${medianSpread(list.map(r => r.latencyMs.p99))} `
+        + `| ${medianSpread(list.map(kuzzleCpu))} | ${medianSpread(list.map(r => r.cpuMsPer1000['bench clients'] ?? null))} |`;
     }),
     '',
     'Every round:',

@@ -49,6 +49,12 @@ export function median (values: number[]): number | null {
 // ---------------------------------------------------------------------------
 // Redis
 
+/** `median (min-max)` of the values present, `n/a` when none */
+export function medianSpread (values: Array<number | null>): string {
+  const list = values.filter((v): v is number => v !== null);
+  return list.length ? `${median(list)} (${Math.min(...list)}-${Math.max(...list)})` : 'n/a';
+}
+
 export interface CommandStats {
   calls: number;
   usec: number;

@@ -26,7 +26,7 @@ import {
   Ctx, Holders, RateEntry, closeRateClients, clusterCounters, counterDelta, failure, fanout, join, latency, openHolders,
   openRateClients, subscriptions, throughput,
 } from './scenarios';
-import { BenchStack, ROOT, VARIANTS, VARIANT_LABEL, Variant, isCluster, runMain, sleep } from './stack';
+import { BenchStack, ROOT, VARIANTS, VARIANT_LABEL, Variant, isCluster, runMain, sleep, variantList } from './stack';
 
 interface Options {
   report: string | null;
@@ -59,14 +59,7 @@ function parseArgs (argv: string[]): Options {
       options.skipNotifications = true;
     }
     else if (key === '--only' && value) {
-      const list = value.split(',').map(v => v.trim()) as Variant[];
-      for (const v of list) {
-        if (!(v in VARIANT_LABEL)) {
-          throw new Error(`unknown variant ${v} (${VARIANTS.join(', ')})`);
-        }
-      }
-      // always in the same order: the ceiling first
-      options.only = VARIANTS.filter(v => list.includes(v));
+      options.only = variantList(value);
     }
     else if (key === '--out' && value) {
       options.out = path.resolve(value);

@@ -24,7 +24,7 @@ import { RedisCounter, residentBytes } from './metrics';
 import {
   Ctx, FailureResult, JoinResult, SubscriptionResult, closeRateClients, failure, join, latency, openHolders, openRateClients, subscriptions,
 } from './scenarios';
-import { BenchStack, VARIANTS, VARIANT_LABEL, Variant, isCluster, runMain, sleep } from './stack';
+import { BenchStack, VARIANT_LABEL, Variant, isCluster, runMain, sleep, variantList } from './stack';
 
 interface Options {
   only: Variant[];
@@ -43,11 +43,7 @@ function parseArgs (argv: string[]): Options {
     // the value may hold '=' itself (--node-args=--max-old-space-size=4096)
     const [key, value] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, ''];
     if (key === '--only' && value) {
-      const list = value.split(',').map(v => v.trim());
-      options.only = VARIANTS.filter(v => list.includes(v));
-      if (options.only.length !== list.length) {
-        throw new Error(`unknown variant in ${value} (${VARIANTS.join(', ')})`);
-      }
+      options.only = variantList(value);
     }
     else if ((key === '--subscriptions' || key === '--rate') && value && Number.isInteger(Number(value)) && Number(value) > 0) {
       options[key === '--rate' ? 'rate' : 'subscriptions'] = Number(value);

@@ -43,6 +43,16 @@ export const VARIANT_LABEL: Record<Variant, string> = {
 };
 
 /** Kuzzle 2.33.1 (bench/native.ts) rather than the repository's Kuzzle 2.10.4 */
+/** the variants of an `--only=a,b` option, in VARIANTS order (the ceilings first); throws on an unknown one */
+export function variantList (value: string): Variant[] {
+  const list = value.split(',').map(v => v.trim());
+  const variants = VARIANTS.filter(v => list.includes(v));
+  if (variants.length !== list.length) {
+    throw new Error(`unknown variant in ${value} (${VARIANTS.join(', ')})`);
+  }
+  return variants;
+}
+
 export const isNative = (variant: Variant): boolean => variant === 'native' || variant === 'native-single';
 
 /** 3 nodes (and the join and failure measurements) */

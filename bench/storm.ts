@@ -17,8 +17,8 @@ import * as path from 'path';
 
 import { COLLECTION, Client, INDEX, connect, disconnectAll, now } from './clients';
 import { CpuMonitor, CpuUsage } from './cpu';
-import { median } from './metrics';
-import { BenchStack, VARIANTS, VARIANT_LABEL, Variant, isCluster, runMain, sleep } from './stack';
+import { medianSpread } from './metrics';
+import { BenchStack, VARIANT_LABEL, Variant, isCluster, runMain, sleep, variantList } from './stack';
 
 interface Options {
   only: Variant[];
@@ -34,11 +34,7 @@ function parseArgs (argv: string[]): Options {
   for (const arg of argv) {
     const [key, value] = arg.split('=');
     if (key === '--only' && value) {
-      const list = value.split(',').map(v => v.trim());
-      options.only = VARIANTS.filter(v => list.includes(v));
-      if (options.only.length !== list.length) {
-        throw new Error(`unknown variant in ${value} (${VARIANTS.join(', ')})`);
-      }
+      options.only = variantList(value);
     }
     else if (key === '--subscriptions' && value) {
       options.subscriptions = Number(value);
@@ -193,10 +189,6 @@ async function main (): Promise<void> {
     }
   }
   const kuzzleCpu = (r: StormResult): number => Object.entries(r.cpuMsPerSubscription).filter(([k]) => k.startsWith('kuzzle')).reduce((a, [, v]) => a + v, 0);
-  const spread = (values: Array<number | null>): string => {
-    const list = values.filter((v): v is number => v !== null);
-    return list.length ? `${median(list)} (${Math.min(...list)}-${Math.max(...list)})` : 'n/a';
-  };
   const lines = [
     `Median (min-max) over ${options.rounds} round(s):`,
     '',
@@ -204,7 +196,7 @@ async function main (): Promise<void> {
     '|---|---|---|---|',
     ...options.only.map(v => {
       const list = results.filter(r => r.variant === v);
-      return `| ${VARIANT_LABEL[v]} | ${spread(list.map(r => r.ackedMs))} | ${spread(list.map(r => r.countedMs))} | ${spread(list.map(r => Math.round(kuzzleCpu(r) * 1000) / 1000))} |`;
+      return `| ${VARIANT_LABEL[v]} | ${medianSpread(list.map(r => r.ackedMs))} | ${medianSpread(list.map(r => r.countedMs))} | ${medianSpread(list.map(r => Math.round(kuzzleCpu(r) * 1000) / 1000))} |`;
     }),
     '',
     'Every round:',
