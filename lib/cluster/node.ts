@@ -428,12 +428,16 @@ export class ClusterNode {
     this.history.record({ address: this.identity.info.pub, event: 'left', id: this.id });
     this.membership.stop();
     try {
-      if (this.store.isUp) {
+      const storeUp = this.store.isUp;
+      if (storeUp) {
         await this.store.removeNode(this.id, true);
-        await this.store.releaseRemovedRooms();
       }
       void this.outbox.broadcast({ t: 'leave' });
-      await this.transport.drain(LEAVE_DRAIN_MS);
+      // the peers are told first: this node's room references are released while its last messages drain
+      const release = storeUp
+        ? this.store.releaseRemovedRooms().catch(error => debug('leave: releasing rooms: %s', (error as Error).message))
+        : null;
+      await Promise.all([release, this.transport.drain(LEAVE_DRAIN_MS)]);
     }
     catch (error) {
       debug('leave: %s', (error as Error).message);
