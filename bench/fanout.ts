@@ -178,13 +178,13 @@ async function fanoutRound (stack: BenchStack, variant: Variant, round: number, 
     }
     result.cpu = monitor.stop();
     monitoring = false;
-    const windowMs = now() - start;
+    const cpuWindowMs = result.cpu.seconds * 1000;
     result.delivered = latencies.length;
     result.lost = Math.max(0, result.expected - result.delivered);
     result.deliveriesPerS = lastDelivery > start ? Math.round(result.delivered / ((lastDelivery - start) / 1000)) : 0;
     result.latencyMs = summarize(latencies);
     for (const [label, cores] of Object.entries({ ...result.cpu.byProcess, others: result.cpu.otherCores })) {
-      result.cpuMsPer1000[label] = result.delivered ? Math.round(((cores * windowMs) / result.delivered) * 1000 * 1000) / 1000 : 0;
+      result.cpuMsPer1000[label] = result.delivered ? Math.round(((cores * cpuWindowMs) / result.delivered) * 1000 * 1000) / 1000 : 0;
     }
     const l = result.latencyMs;
     log(`${result.subscribers} subscribers, ${result.published} published (${result.errors} errors): ${result.delivered}/${result.expected} delivered `
