@@ -115,3 +115,21 @@ export class CpuMonitor {
     };
   }
 }
+
+/**
+ * Per process (foreign processes as `others`): CPU milliseconds spent per
+ * `per` units of work over the monitored window, to 0.001 ms.
+ */
+export function cpuMsPer (usage: CpuUsage, units: number, per: number): Record<string, number> {
+  const result: Record<string, number> = {};
+  for (const [label, cores] of Object.entries({ ...usage.byProcess, others: usage.otherCores })) {
+    result[label] = units > 0 ? Math.round(((cores * usage.seconds * 1000 * per) / units) * 1000) / 1000 : 0;
+  }
+  return result;
+}
+
+/** the sum of the values labelled as Kuzzle nodes (`kuzzle 1`, `kuzzle 2`…), to 0.001 */
+export function kuzzleTotal (byLabel: Record<string, number>): number {
+  const sum = Object.entries(byLabel).filter(([label]) => label.startsWith('kuzzle')).reduce((a, [, v]) => a + v, 0);
+  return Math.round(sum * 1000) / 1000;
+}

@@ -18,9 +18,9 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { COLLECTION, Client, INDEX, connect, disconnectAll, now } from './clients';
-import { CpuMonitor, CpuUsage } from './cpu';
+import { CpuMonitor, CpuUsage, cpuMsPer, kuzzleTotal } from './cpu';
 import { LatencySummary, medianSpread, summarize } from './metrics';
-import { BenchStack, VARIANT_LABEL, Variant, isCluster, runMain, sleep, variantList } from './stack';
+import { BenchStack, VARIANT_LABEL, Variant, isCluster, positiveInteger, runMain, sleep, variantList } from './stack';
 
 interface Options {
   only: Variant[];
@@ -37,29 +37,22 @@ function parseArgs (argv: string[]): Options {
   const options: Options = {
     cpuProf: null, durationMs: 10000, only: ['ours', 'native', 'single'], out: null, perNode: 50, rate: 100, rounds: 3,
   };
-  const positive = (key: string, value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) {
-      throw new Error(`${key}: expected a positive integer, got ${value}`);
-    }
-    return n;
-  };
   for (const arg of argv) {
     const [key, value] = arg.split('=');
     if (key === '--only' && value) {
       options.only = variantList(value);
     }
     else if (key === '--per-node' && value) {
-      options.perNode = positive(key, value);
+      options.perNode = positiveInteger(key, value);
     }
     else if (key === '--rate' && value) {
-      options.rate = positive(key, value);
+      options.rate = positiveInteger(key, value);
     }
     else if (key === '--duration' && value) {
-      options.durationMs = positive(key, value);
+      options.durationMs = positiveInteger(key, value);
     }
     else if (key === '--rounds' && value) {
-      options.rounds = positive(key, value);
+      options.rounds = positiveInteger(key, value);
     }
     else if (key === '--out' && value) {
       options.out = path.resolve(value);
@@ -178,14 +171,11 @@ async function fanoutRound (stack: BenchStack, variant: Variant, round: number, 
     }
     result.cpu = monitor.stop();
     monitoring = false;
-    const cpuWindowMs = result.cpu.seconds * 1000;
     result.delivered = latencies.length;
     result.lost = Math.max(0, result.expected - result.delivered);
     result.deliveriesPerS = lastDelivery > start ? Math.round(result.delivered / ((lastDelivery - start) / 1000)) : 0;
     result.latencyMs = summarize(latencies);
-    for (const [label, cores] of Object.entries({ ...result.cpu.byProcess, others: result.cpu.otherCores })) {
-      result.cpuMsPer1000[label] = result.delivered ? Math.round(((cores * cpuWindowMs) / result.delivered) * 1000 * 1000) / 1000 : 0;
-    }
+    result.cpuMsPer1000 = cpuMsPer(result.cpu, result.delivered, 1000);
     const l = result.latencyMs;
     log(`${result.subscribers} subscribers, ${result.published} published (${result.errors} errors): ${result.delivered}/${result.expected} delivered `
       + `(${result.lost} lost, ${result.duplicates} duplicates), ${result.deliveriesPerS}/s; p50 ${l.p50} p95 ${l.p95} p99 ${l.p99} max ${l.max} ms; `
@@ -204,9 +194,6 @@ async function fanoutRound (stack: BenchStack, variant: Variant, round: number, 
   return result;
 }
 
-const kuzzleCpu = (r: FanoutRound): number =>
-  Math.round(Object.entries(r.cpuMsPer1000).filter(([k]) => k.startsWith('kuzzle')).reduce((a, [, v]) => a + v, 0) * 1000) / 1000;
-
 function report (options: Options, results: FanoutRound[]): string[] {
   return [
     `Median (min-max) over ${options.rounds} round(s):`,
@@ -217,7 +204,7 @@ function report (options: Options, results: FanoutRound[]): string[] {
       const list = results.filter(r => r.variant === v);
       return `| ${VARIANT_LABEL[v]} | ${list[0] ? list[0].subscribers : 'n/a'} | ${medianSpread(list.map(r => r.deliveriesPerS))} `
         + `| ${list.reduce((a, r) => a + r.lost, 0)} | ${medianSpread(list.map(r => r.latencyMs.p50))} | ${medianSpread(list.map(r => r.latencyMs.p99))} `
-        + `| ${medianSpread(list.map(kuzzleCpu))} | ${medianSpread(list.map(r => r.cpuMsPer1000['bench clients'] ?? null))} |`;
+        + `| ${medianSpread(list.map(r => kuzzleTotal(r.cpuMsPer1000)))} | ${medianSpread(list.map(r => r.cpuMsPer1000['bench clients'] ?? null))} |`;
     }),
     '',
     'Every round:',

@@ -19,12 +19,12 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { RateResult, disconnectAll } from './clients';
-import { CpuMonitor, CpuUsage } from './cpu';
+import { CpuMonitor, CpuUsage, cpuMsPer, kuzzleTotal } from './cpu';
 import { RedisCounter, residentBytes } from './metrics';
 import {
   Ctx, FailureResult, JoinResult, SubscriptionResult, closeRateClients, failure, join, latency, openHolders, openRateClients, subscriptions,
 } from './scenarios';
-import { BenchStack, VARIANT_LABEL, Variant, isCluster, runMain, sleep, variantList } from './stack';
+import { BenchStack, VARIANT_LABEL, Variant, isCluster, positiveInteger, runMain, sleep, variantList } from './stack';
 
 interface Options {
   only: Variant[];
@@ -45,8 +45,11 @@ function parseArgs (argv: string[]): Options {
     if (key === '--only' && value) {
       options.only = variantList(value);
     }
-    else if ((key === '--subscriptions' || key === '--rate') && value && Number.isInteger(Number(value)) && Number(value) > 0) {
-      options[key === '--rate' ? 'rate' : 'subscriptions'] = Number(value);
+    else if (key === '--subscriptions' && value) {
+      options.subscriptions = positiveInteger(key, value);
+    }
+    else if (key === '--rate' && value) {
+      options.rate = positiveInteger(key, value);
     }
     else if (key === '--node-args' && value) {
       options.nodeArgs = value.split(',');
@@ -58,7 +61,7 @@ function parseArgs (argv: string[]): Options {
       options.out = path.resolve(value);
     }
     else {
-      throw new Error(`unknown or invalid option ${arg}`);
+      throw new Error(`unknown option ${arg}`);
     }
   }
   return options;
@@ -190,14 +193,6 @@ async function scale (variant: Variant, workRoot: string, options: Options): Pro
 const MiB = 2 ** 20;
 
 function report (results: ScaleResult[], options: Options): string[] {
-  const cell = (r: ScaleResult, f: (r: ScaleResult) => string | null): string => {
-    try {
-      return f(r) ?? 'n/a';
-    }
-    catch {
-      return 'n/a';
-    }
-  };
   const lat = (x: RateResult | null): string | null => (x ? `${x.latencyMs.p50} / ${x.latencyMs.p95} / ${x.latencyMs.p99} (lost ${x.lost})` : null);
   const single = (s: SubscriptionResult | null, which: 'first' | 'after'): string | null => {
     if (!s) {
@@ -222,11 +217,10 @@ function report (results: ScaleResult[], options: Options): string[] {
       if (!s || !cpu) {
         return null;
       }
-      const cores = Object.entries(cpu.byProcess).filter(([k]) => k.startsWith('kuzzle')).reduce((a, [, v]) => a + v, 0);
-      return `${((cores * cpu.seconds * 1000) / s.reached).toFixed(3)} ms`;
+      return `${kuzzleTotal(cpuMsPer(cpu, s.reached, 1)).toFixed(3)} ms`;
     }],
-    ['Kuzzle node resident memory, before -> with them', r => (r.memoryBefore && r.memoryAfter
-      ? Object.keys(r.memoryAfter.nodes).map(k => `${k}: ${((r.memoryBefore as Memory).nodes[k] / MiB).toFixed(0)} -> ${((r.memoryAfter as Memory).nodes[k] / MiB).toFixed(0)} MiB`).join('; ')
+    ['Kuzzle node resident memory, before -> with them', ({ memoryAfter: after, memoryBefore: before }) => (before && after
+      ? Object.entries(after.nodes).map(([k, bytes]) => `${k}: ${(before.nodes[k] / MiB).toFixed(0)} -> ${(bytes / MiB).toFixed(0)} MiB`).join('; ')
       : null)],
     ['bytes per subscription, per node', r => (r.bytesPerSubscription ? Object.entries(r.bytesPerSubscription.perNode).map(([k, v]) => `${k} ${v}`).join(', ') : null)],
     ['Redis used_memory, before -> with them (bytes per subscription)', r => (r.memoryBefore && r.memoryAfter && r.bytesPerSubscription
@@ -243,7 +237,7 @@ function report (results: ScaleResult[], options: Options): string[] {
   return [
     `| measurement | ${results.map(r => VARIANT_LABEL[r.variant]).join(' | ')} |`,
     `| --- | ${results.map(() => '---').join(' | ')} |`,
-    ...rows.map(([label, f]) => `| ${label} | ${results.map(r => cell(r, f)).join(' | ')} |`),
+    ...rows.map(([label, f]) => `| ${label} | ${results.map(r => f(r) ?? 'n/a').join(' | ')} |`),
   ];
 }
 

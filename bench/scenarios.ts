@@ -7,7 +7,7 @@
 import {
   COLLECTION, Client, INDEX, RateOptions, RateResult, connect, disconnectAll, now, runAtRate, waitDelivered,
 } from './clients';
-import { CpuMonitor, CpuUsage } from './cpu';
+import { CpuMonitor, CpuUsage, cpuMsPer } from './cpu';
 import {
   CommandStats, RedisCounter, TrafficMatrix, median, readPubTraffic, statsDelta, summarize, trafficDelta,
 } from './metrics';
@@ -29,11 +29,11 @@ async function publishersOn (ctx: Ctx, node: number, count = PUBLISHERS): Promis
   return Promise.all(Array.from({ length: count }, () => connect(node, port)));
 }
 
-/** per process: CPU microseconds per notification delivered */
+/** per process: CPU microseconds per notification delivered (ms per 1,000) */
 function cpuPerMessage (usage: CpuUsage, messages: number): Record<string, number> {
-  const result: Record<string, number> = {};
-  for (const [label, cores] of Object.entries({ ...usage.byProcess, others: usage.otherCores })) {
-    result[label] = messages > 0 ? Math.round((cores * usage.seconds * 1e6) / messages) : 0;
+  const result = cpuMsPer(usage, messages, 1000);
+  for (const label of Object.keys(result)) {
+    result[label] = Math.round(result[label]);
   }
   return result;
 }

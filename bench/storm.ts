@@ -16,9 +16,9 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { COLLECTION, Client, INDEX, connect, disconnectAll, now } from './clients';
-import { CpuMonitor, CpuUsage } from './cpu';
+import { CpuMonitor, CpuUsage, cpuMsPer, kuzzleTotal } from './cpu';
 import { medianSpread } from './metrics';
-import { BenchStack, VARIANT_LABEL, Variant, isCluster, runMain, sleep, variantList } from './stack';
+import { BenchStack, VARIANT_LABEL, Variant, isCluster, positiveInteger, runMain, sleep, variantList } from './stack';
 
 interface Options {
   only: Variant[];
@@ -37,16 +37,16 @@ function parseArgs (argv: string[]): Options {
       options.only = variantList(value);
     }
     else if (key === '--subscriptions' && value) {
-      options.subscriptions = Number(value);
+      options.subscriptions = positiveInteger(key, value);
     }
     else if (key === '--clients' && value) {
-      options.clients = Number(value);
+      options.clients = positiveInteger(key, value);
     }
     else if (key === '--rounds' && value) {
-      options.rounds = Number(value);
+      options.rounds = positiveInteger(key, value);
     }
     else if (key === '--in-flight' && value) {
-      options.inFlight = Number(value);
+      options.inFlight = positiveInteger(key, value);
     }
     else if (key === '--out' && value) {
       options.out = path.resolve(value);
@@ -152,13 +152,9 @@ async function storm (variant: Variant, round: number, workRoot: string, options
       await sleep(50);
     }
     result.cpu = monitor.stop();
-    const windowMs = now() - start;
     monitoring = false;
     const cpu = result.cpu;
-    for (const [label, cores] of Object.entries({ ...cpu.byProcess, others: cpu.otherCores })) {
-      // average cores over the window (its `seconds` are rounded) times the window
-      result.cpuMsPerSubscription[label] = Math.round(((cores * windowMs) / Math.max(1, result.acked)) * 1000) / 1000;
-    }
+    result.cpuMsPerSubscription = cpuMsPer(cpu, result.acked, 1);
     log(`counted on every node after ${result.countedMs} ms; cores ${JSON.stringify(cpu)}; CPU ms per subscription ${JSON.stringify(result.cpuMsPerSubscription)}`);
   }
   catch (error) {
@@ -188,7 +184,6 @@ async function main (): Promise<void> {
       await sleep(1000);
     }
   }
-  const kuzzleCpu = (r: StormResult): number => Object.entries(r.cpuMsPerSubscription).filter(([k]) => k.startsWith('kuzzle')).reduce((a, [, v]) => a + v, 0);
   const lines = [
     `Median (min-max) over ${options.rounds} round(s):`,
     '',
@@ -196,7 +191,7 @@ async function main (): Promise<void> {
     '|---|---|---|---|',
     ...options.only.map(v => {
       const list = results.filter(r => r.variant === v);
-      return `| ${VARIANT_LABEL[v]} | ${medianSpread(list.map(r => r.ackedMs))} | ${medianSpread(list.map(r => r.countedMs))} | ${medianSpread(list.map(r => Math.round(kuzzleCpu(r) * 1000) / 1000))} |`;
+      return `| ${VARIANT_LABEL[v]} | ${medianSpread(list.map(r => r.ackedMs))} | ${medianSpread(list.map(r => r.countedMs))} | ${medianSpread(list.map(r => kuzzleTotal(r.cpuMsPerSubscription)))} |`;
     }),
     '',
     'Every round:',
@@ -205,7 +200,7 @@ async function main (): Promise<void> {
     '|---|---|---|---|---|---|',
     ...results.map(r => {
       const nodes = Object.entries(r.cpuMsPerSubscription).filter(([k]) => k.startsWith('kuzzle'));
-      const total = nodes.reduce((a, [, v]) => a + v, 0);
+      const total = kuzzleTotal(r.cpuMsPerSubscription);
       return `| ${VARIANT_LABEL[r.variant]} | ${r.round} | ${r.ackedMs ?? 'n/a'} (${r.acked}/${r.subscriptions}, ${r.errors} errors) | ${r.countedMs ?? `n/a${r.error ? `: ${r.error}` : ''}`} `
         + `| ${total.toFixed(3)} (${nodes.map(([k, v]) => `${k} ${v}`).join(', ')}) | ${r.cpu ? `${r.cpu.machineCores} / ${r.cpu.otherCores}` : 'n/a'} |`;
     }),
