@@ -161,11 +161,21 @@ export class Membership {
   }
 
   /**
-   * A removed node's rooms are released in the background, after the
-   * peers were told and its counts dropped here: a node holding many
-   * rooms does not delay its own eviction.
+   * Removes a node from Redis. Whoever removed it releases its rooms, in
+   * the background: a node holding many rooms does not delay its eviction.
    */
+  private async removeNode (id: string, force: boolean): Promise<'alive' | 'gone' | number> {
+    const result = await this.options.store.removeNode(id, force);
+    if (typeof result === 'number') {
+      this.releaseRemovedRooms();
+    }
+    return result;
+  }
+
   private releaseRemovedRooms (): void {
+    if (this.stopped) {
+      return;
+    }
     if (this.releasing) {
       this.releaseAgain = true;
       return;
@@ -176,7 +186,7 @@ export class Membership {
       (error: Error) => debug('releasing the rooms of removed nodes: %s', error.message),
     ).finally(() => {
       this.releasing = false;
-      if (this.releaseAgain && !this.stopped) {
+      if (this.releaseAgain) {
         this.releaseAgain = false;
         this.releaseRemovedRooms();
       }
@@ -213,7 +223,7 @@ export class Membership {
   }
 
   private updateMembers (members: Member[]): void {
-    const { identity, log, store } = this.options;
+    const { identity, log } = this.options;
     const ids = new Set(members.map(member => member.info.id));
     this.members = new Map();
     for (const { alive, info } of members) {
@@ -231,11 +241,7 @@ export class Membership {
       }
       else if (info.pub === identity.info.pub) {
         log.warn(`removing node ${info.id}: previous incarnation of this node at ${info.pub}`);
-        store.removeNode(info.id, true).then(result => {
-          if (typeof result === 'number') {
-            this.releaseRemovedRooms();
-          }
-        }, () => undefined);
+        this.removeNode(info.id, true).catch(() => undefined);
       }
       else {
         this.add(info);
@@ -264,10 +270,9 @@ export class Membership {
 
   private async removeGhost (info: NodeInfo): Promise<void> {
     try {
-      const result = await this.options.store.removeNode(info.id, false);
+      const result = await this.removeNode(info.id, false);
       if (typeof result === 'number') {
         this.options.log.warn(`removed the state of dead node ${info.id} (${info.pub}): ${result} room(s)`);
-        this.releaseRemovedRooms();
       }
     }
     catch (error) {
@@ -310,13 +315,13 @@ export class Membership {
    * survivors race to remove its state from Redis; exactly one wins.
    */
   async detectFailures (): Promise<void> {
-    const { clock, outbox, store, timers } = this.options;
+    const { clock, outbox, timers } = this.options;
     for (const peer of this.all()) {
       if (peer.silentFor(clock.now()) <= timers.nodeTimeout) {
         continue;
       }
       try {
-        const result = await store.removeNode(peer.id, false);
+        const result = await this.removeNode(peer.id, false);
         if (this.stopped) {
           return;
         }
@@ -329,9 +334,6 @@ export class Membership {
           this.options.log.info(`removed evicted node ${peer.id} and its ${result} room(s) from Redis`);
         }
         this.forget(peer, { cause: 'timeout', detail: `no heartbeat for ${peer.silentFor(clock.now())} ms` });
-        if (typeof result === 'number') {
-          this.releaseRemovedRooms();
-        }
       }
       catch (error) {
         debug('failure detection: %s', (error as Error).message);
