@@ -5,7 +5,7 @@ import type { Timers } from '../config';
 import { Clock, sleep } from './clock';
 import type { Identity } from './identity';
 import type { Membership } from './membership';
-import { HelloReply, HelloRequest, Unsequenced, encode } from './messages';
+import { HelloReply, HelloRequest, READS_PROTOCOL, Unsequenced, encode } from './messages';
 import type { Outbox } from './outbox';
 import type { Peer } from './peer';
 import type { ClusterTransport } from './transport';
@@ -38,7 +38,7 @@ export class Handshake {
   async greet (peer: Peer): Promise<void> {
     const { clock, identity, membership, timers, transport } = this.options;
     const { pub, router } = identity.info;
-    const hello: HelloRequest = { id: uuid(), pub, router, t: 'hello' };
+    const hello: HelloRequest = { id: uuid(), protocol: READS_PROTOCOL, pub, router, t: 'hello' };
     const deadline = clock.now() + timers.discoverTimeout;
 
     while (peer.greeting && membership.isCurrent(peer) && clock.now() < deadline) {
@@ -61,7 +61,9 @@ export class Handshake {
     const { identity, isJoined, isReady, membership, outbox } = this.options;
     if (hello.from !== identity.id && !membership.peer(hello.from) && isJoined()) {
       // unknown yet: only a registered member becomes a peer (checked by its snapshot)
-      membership.add({ id: hello.from, pub: hello.pub, router: hello.router, startedAt: 0, version: '' });
+      membership.add({
+        id: hello.from, protocol: hello.protocol, pub: hello.pub, router: hello.router, startedAt: 0, version: '',
+      });
     }
     outbox.heartbeat(isReady());
     const reply: HelloReply = { id: hello.id, t: 'welcome' };

@@ -1,6 +1,7 @@
 import { v4 as uuid } from 'uuid';
 
 import type { Binding } from '../config';
+import { READS_PROTOCOL } from './messages';
 import type { NodeInfo } from './state';
 
 const VERSION = (require('../../package.json') as { version: string }).version;
@@ -26,6 +27,7 @@ export class Identity {
   get info (): NodeInfo {
     return {
       id: this.current,
+      protocol: READS_PROTOCOL,
       pub: this.bindings.pub.url,
       router: this.bindings.router.url,
       startedAt: this.startedAt,

@@ -5,7 +5,7 @@ import type { Identity } from './identity';
 import type { Logger } from './logger';
 import {
   AckMessage, BROADCAST_TOPIC, DirectPayload, Envelope, HeartbeatPayload, InvalidMessageError,
-  RouterRequest, Sequenced, SyncPayload, Unsequenced, decode, nodeTopic,
+  RouterRequest, Sequenced, SyncPayload, Unsequenced, decode, targetedTopics,
 } from './messages';
 import { PeerCounters, noCounters } from './peer';
 import type { Peer } from './peer';
@@ -32,6 +32,8 @@ export class Inbox {
   private readonly unattributedCounters = noCounters();
   /** 0mq messages received from the peers' PUB sockets, and the envelopes they carried */
   readonly received = { envelopes: 0, messages: 0 };
+  /** this node's topics, for the id they were computed for (a new incarnation has new ones) */
+  private topics = { id: '', targeted: new Set<string>() };
 
   constructor (
     private readonly identity: Identity,
@@ -85,7 +87,7 @@ export class Inbox {
   private onEnvelope (peer: Peer, topic: string, frame: Buffer): void {
     let envelope: Envelope;
     try {
-      envelope = decode(frame, this.maxMessageSize);
+      envelope = decode(frame, this.maxMessageSize, peer.id);
     }
     catch (error) {
       this.invalid(peer, peer.id, error as Error);
@@ -95,8 +97,7 @@ export class Inbox {
       this.invalid(peer, peer.id, new InvalidMessageError('malformed', `sender claims to be ${envelope.from}`));
       return;
     }
-    const expectedTopic = isTargeted(envelope) ? nodeTopic(this.identity.id) : BROADCAST_TOPIC;
-    if (topic !== expectedTopic) {
+    if (isTargeted(envelope) ? !this.isOwnTopic(topic) : topic !== BROADCAST_TOPIC) {
       this.invalid(peer, peer.id, new InvalidMessageError('malformed', `message "${envelope.t}" on topic ${topic}`));
       return;
     }
@@ -120,6 +121,15 @@ export class Inbox {
       default:
         return this.handlers.broadcast(peer, envelope);
     }
+  }
+
+  /** targeted messages come on either of this node's own topics: protocol 1's or 2's, as the sender reads */
+  private isOwnTopic (topic: string): boolean {
+    const id = this.identity.id;
+    if (this.topics.id !== id) {
+      this.topics = { id, targeted: new Set(targetedTopics(id)) };
+    }
+    return this.topics.targeted.has(topic);
   }
 
   /** counts and logs (once per source and kind) a message that failed its checks */

@@ -13,7 +13,7 @@ import { Identity } from './identity';
 import { Inbox } from './inbox';
 import type { Logger } from './logger';
 import { Membership } from './membership';
-import { BROADCAST_TOPIC, DirectPayload, HostPayload, RoomFilter, nodeTopic } from './messages';
+import { DirectPayload, HostPayload, RoomFilter, ownTopics, readsProtocol } from './messages';
 import { Outbox } from './outbox';
 import { PeerCounters, noCounters } from './peer';
 import { Replay } from './replay';
@@ -112,12 +112,13 @@ export class ClusterNode {
       },
       (peer, frames) => this.inbox.onFrames(peer, frames),
       async frames => this.answer(frames));
-    this.transport.setTopics([BROADCAST_TOPIC, nodeTopic(identity.id)]);
+    this.transport.setTopics(ownTopics(identity.id));
 
     const isReady = () => this.health().ok;
     this.acks = new Acks(clock, config.timers.ackTimeout, (peer, of) => this.outbox.ack(peer, of));
     this.replayBuffer = new ReplayBuffer(clock, config.replay);
-    this.outbox = new Outbox(identity, this.transport, this.acks, () => this.membership.ackingPeers(), this.replayBuffer);
+    this.outbox = new Outbox(identity, this.transport, this.acks, () => this.membership.ackingPeers(), this.replayBuffer,
+      peer => readsProtocol(this.membership.peer(peer)?.info.protocol));
     this.membership = new Membership({
       clock, identity, isReady, log,
       listener: {
@@ -298,7 +299,7 @@ export class ClusterNode {
     this.registry.clear();
     this.outbox.restart();
     this.identity.renew();
-    this.transport.setTopics([BROADCAST_TOPIC, nodeTopic(this.id)]);
+    this.transport.setTopics(ownTopics(this.id));
     this.log.warn(`node ${oldId} was evicted by its peers (frozen or cut off): rejoining as ${this.id}`);
     await this.join();
   }

@@ -2,8 +2,8 @@ import type { Acks } from './acks';
 import type { Identity } from './identity';
 import type { ReplayBuffer } from './replayBuffer';
 import {
-  AckMessage, BROADCAST_TOPIC, DirectPayload, HeartbeatPayload, SyncPayload,
-  encode, encodeNotification, nodeTopic,
+  AckMessage, BROADCAST_TOPIC, COMPACT_VERSION, DirectPayload, HeartbeatPayload, SyncPayload,
+  compactTopic, encode, encodeCompactNotification, encodeNotification, nodeTopic,
 } from './messages';
 import type { ClusterTransport } from './transport';
 
@@ -18,15 +18,38 @@ export class Outbox {
   /** highest broadcast number handed to the transport */
   private sentSeq = 0;
   private readonly notificationSeq = new Map<string, number>();
+  private readonly compactTopics = new Map<string, string>();
 
-  /** @param ackingPeers the peers expected to acknowledge a message sent now */
+  /**
+   * @param ackingPeers the peers expected to acknowledge a message sent now
+   * @param protocolOf the newest protocol a peer reads
+   */
   constructor (
     private readonly identity: Identity,
     private readonly transport: ClusterTransport,
     private readonly acks: Acks,
     private readonly ackingPeers: () => string[],
     private readonly replay: ReplayBuffer,
+    private readonly protocolOf: (peer: string) => number,
   ) {}
+
+  private compactTo (peer: string): boolean {
+    return this.protocolOf(peer) >= COMPACT_VERSION;
+  }
+
+  /** a peer's own topic, in the protocol it reads */
+  private topicOf (peer: string): string {
+    if (!this.compactTo(peer)) {
+      return nodeTopic(peer);
+    }
+    // a digest: computed once per peer
+    let topic = this.compactTopics.get(peer);
+    if (topic === undefined) {
+      topic = compactTopic(peer);
+      this.compactTopics.set(peer, topic);
+    }
+    return topic;
+  }
 
   /** reserves the next broadcast number (a room write takes it before reaching Redis) */
   nextSeq (): number {
@@ -66,9 +89,11 @@ export class Outbox {
       }
       const seq = (this.notificationSeq.get(node) || 0) + 1;
       this.notificationSeq.set(node, seq);
-      const body = encodeNotification(this.identity.id, payload, seq, encoded.json);
+      const body = this.compactTo(node)
+        ? encodeCompactNotification(payload, seq, encoded.json)
+        : encodeNotification(this.identity.id, payload, seq, encoded.json);
       this.replay.keep(node, seq, body);
-      this.transport.publish(nodeTopic(node), body);
+      this.transport.publish(this.topicOf(node), body);
     }
   }
 
@@ -83,12 +108,13 @@ export class Outbox {
 
   ack (peer: string, of: number[]): void {
     const ack: AckMessage = { of, t: 'ack' };
-    this.transport.publish(nodeTopic(peer), encode(this.identity.id, ack));
+    this.transport.publish(this.topicOf(peer), encode(this.identity.id, ack));
   }
 
   /** a peer is gone: its notification numbering with it */
   forget (peer: string): void {
     this.notificationSeq.delete(peer);
+    this.compactTopics.delete(peer);
     this.replay.forget(peer);
   }
 
@@ -97,6 +123,7 @@ export class Outbox {
     this.seq = 0;
     this.sentSeq = 0;
     this.notificationSeq.clear();
+    this.compactTopics.clear();
     this.replay.clear();
   }
 }

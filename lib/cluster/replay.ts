@@ -95,7 +95,7 @@ export class Replay {
     const replayed: Array<Sequenced<DirectPayload>> = [];
     for (const frame of frames.slice(1)) {
       try {
-        const envelope = decode(frame, maxMessageSize);
+        const envelope = decode(frame, maxMessageSize, peer.id);
         if ((envelope.t !== 'document' && envelope.t !== 'user') || envelope.from !== peer.id
           || envelope.seq < request.first || envelope.seq > request.last) {
           throw new InvalidMessageError('malformed', `replayed "${envelope.t}" is not one of the notifications asked for`);

@@ -55,6 +55,8 @@ export interface NodeInfo {
   router: string;
   startedAt: number;
   version: string;
+  /** the newest protocol the node reads (absent before protocol 2: see readsProtocol) */
+  protocol?: number;
 }
 
 export interface Liveness {

@@ -1,4 +1,5 @@
 import type { Health } from './health';
+import { readsProtocol } from './messages';
 import type { PeerCounters, PeerView } from './peer';
 import type { BufferSize } from './replayBuffer';
 import type { RoomRegistry } from './roomRegistry';
@@ -6,6 +7,8 @@ import type { NodeInfo } from './state';
 
 export interface NodeStatus {
   id: string;
+  /** the newest protocol the node reads */
+  protocol: number;
   pub: string;
   router: string;
   ready: boolean;
@@ -53,6 +56,7 @@ export function statusOf (facts: StatusFacts): ClusterNodeStatus {
   const { registry } = facts;
   const shape = (info: NodeInfo) => ({
     id: info.id,
+    protocol: readsProtocol(info.protocol),
     pub: info.pub,
     rooms: registry.roomCountOf(info.id),
     router: info.router,

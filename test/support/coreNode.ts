@@ -1,7 +1,7 @@
 import { fork, spawn, ChildProcess } from 'child_process';
 import * as path from 'path';
 
-import type { Command, Event } from './coreNodeProcess';
+import type { Command, Event, HarnessOptions } from './coreNodeProcess';
 import type { DirectPayload, HostPayload, RoomFilter } from '../../lib/cluster/messages';
 import { freePorts } from './ports';
 import { kill, track, waitExit } from './processes';
@@ -46,26 +46,27 @@ export class CoreNode {
     });
   }
 
-  static async start (redisPort: number, extra: Record<string, unknown> = {}): Promise<CoreNode> {
+  static async start (redisPort: number, extra: Record<string, unknown> = {}, harness: HarnessOptions = {}): Promise<CoreNode> {
     const [pub, router] = await freePorts(2);
     const config = {
       bindings: { pub: `tcp://[127.0.0.1:ipv4]:${pub}`, router: `tcp://[127.0.0.1:ipv4]:${router}` },
       redis: { host: '127.0.0.1', port: redisPort },
       ...extra,
     };
-    return CoreNode.spawn(config);
+    return CoreNode.spawn(config, [], harness);
   }
 
   /**
    * @param wrapper command prefix, e.g. ['ip', 'netns', 'exec', 'ns1'] to run the node in a network namespace
    */
-  static async spawn (config: Record<string, unknown>, wrapper: string[] = []): Promise<CoreNode> {
+  static async spawn (config: Record<string, unknown>, wrapper: string[] = [], harness: HarnessOptions = {}): Promise<CoreNode> {
     const script = path.join(__dirname, 'coreNodeProcess.ts');
     const execArgv = ['-r', 'ts-node/register/transpile-only'];
     const stdio: Array<'ignore' | 'inherit' | 'pipe' | 'ipc'> = ['ignore', 'inherit', 'pipe', 'ipc'];
+    const args = [JSON.stringify(config), JSON.stringify(harness)];
     const child = track(wrapper.length === 0
-      ? fork(script, [JSON.stringify(config)], { execArgv, stdio })
-      : spawn(wrapper[0], [...wrapper.slice(1), process.execPath, ...execArgv, script, JSON.stringify(config)], { stdio }));
+      ? fork(script, args, { execArgv, stdio })
+      : spawn(wrapper[0], [...wrapper.slice(1), process.execPath, ...execArgv, script, ...args], { stdio }));
     const node = new CoreNode(child, config);
     const started = await node.waitReply(0) as { id: string };
     node.id = started.id;

@@ -4,6 +4,8 @@
  * 0mq sockets and a real Redis.
  *
  * argv[2]: JSON plugin configuration
+ * argv[3]: JSON harness options (optional): {earlierRelease: true} speaks as
+ *   a release reading protocol 1 only (earlierRelease.ts)
  */
 import * as v8 from 'v8';
 import * as vm from 'vm';
@@ -11,7 +13,12 @@ import * as vm from 'vm';
 import { loadConfig } from '../../lib/config';
 import { ClusterHost, ClusterNode, LocalRoom } from '../../lib/cluster/node';
 import type { DirectPayload, HostPayload, RoomFilter } from '../../lib/cluster/messages';
+import { forgetProtocols } from './earlierRelease';
 import { FaultyTransport, faultyTransportFactory } from './faultyTransport';
+
+export interface HarnessOptions {
+  earlierRelease?: boolean;
+}
 
 export type Command =
   | { id: number; cmd: 'join' }
@@ -32,7 +39,9 @@ export type Command =
   /** one notification {n, t}: t = monotonicMs() when it is handed to the cluster */
   | { id: number; cmd: 'stamped'; rooms: string[]; n: number }
   /** process.memoryUsage() after a full garbage collection */
-  | { id: number; cmd: 'memory' };
+  | { id: number; cmd: 'memory' }
+  /** envelopes published so far, by type */
+  | { id: number; cmd: 'published' };
 
 export type Event =
   | { event: 'reply'; id: number; result?: unknown; error?: string }
@@ -62,13 +71,17 @@ function emit (event: Event): void {
 }
 
 const config = loadConfig(JSON.parse(process.argv[2]));
+const harness = JSON.parse(process.argv[3] || '{}') as HarnessOptions;
+if (harness.earlierRelease) {
+  forgetProtocols();
+}
 const local = new Map<string, LocalRoom>();
 const transports: FaultyTransport[] = [];
 const node = new ClusterNode(config, {
   error: msg => process.stderr.write(`ERROR [cluster] ${msg}\n`),
   info: msg => process.stderr.write(`INFO [cluster] ${msg}\n`),
   warn: msg => process.stderr.write(`WARN [cluster] ${msg}\n`),
-}, { transport: faultyTransportFactory(made => transports.push(made)) });
+}, { transport: faultyTransportFactory(made => transports.push(made), harness.earlierRelease) });
 const transport = transports[0];
 
 const host: ClusterHost = {
@@ -175,6 +188,8 @@ async function handle (command: Command): Promise<unknown> {
     case 'memory':
       collectGarbage();
       return process.memoryUsage();
+    case 'published':
+      return transport.publishedTypes;
     case 'stop':
       await node.stop();
       setTimeout(() => process.exit(0), 50);

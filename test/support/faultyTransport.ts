@@ -6,6 +6,7 @@
 import {
   ClusterTransport, FrameHandler, RequestHandler, Transport, TransportFactory, TransportOptions,
 } from '../../lib/cluster/transport';
+import { earlierFrames, earlierHello, earlierTopics } from './earlierRelease';
 
 /** returns true for each outbound message to lose, given its type and topic */
 export type LossRule = (type: string, topic: string) => boolean;
@@ -15,11 +16,14 @@ export class FaultyTransport implements ClusterTransport {
   private readonly cutFrom = new Set<string>();
   private loss: LossRule | null = null;
   private deaf = false;
+  /** envelopes published, by message type (":compact" appended for compact notifications) */
+  readonly publishedTypes: Record<string, number> = {};
 
-  constructor (options: TransportOptions, onFrames: FrameHandler, onRequest: RequestHandler) {
+  /** @param earlierRelease speak as a release reading protocol 1 only (see earlierRelease.ts) */
+  constructor (options: TransportOptions, onFrames: FrameHandler, onRequest: RequestHandler, private readonly earlierRelease = false) {
     this.inner = new Transport(options, (peer, frames) => {
       if (!this.cutFrom.has(peer)) {
-        onFrames(peer, frames);
+        onFrames(peer, earlierRelease ? earlierFrames(frames) : frames);
       }
     }, async frames => (this.deaf ? null : onRequest(frames)));
   }
@@ -42,9 +46,12 @@ export class FaultyTransport implements ClusterTransport {
   }
 
   publish (topic: string, body: string): void {
-    if (this.loss && this.loss(typeOf(body), topic)) {
+    const { compact, type } = typeOf(body);
+    if (this.loss && this.loss(type, topic)) {
       return;
     }
+    const key = compact ? `${type}:compact` : type;
+    this.publishedTypes[key] = (this.publishedTypes[key] || 0) + 1;
     this.inner.publish(topic, body);
   }
 
@@ -65,7 +72,7 @@ export class FaultyTransport implements ClusterTransport {
   }
 
   setTopics (topics: string[]): void {
-    this.inner.setTopics(topics);
+    this.inner.setTopics(this.earlierRelease ? earlierTopics(topics) : topics);
   }
 
   connectPeer (peer: string, pubUrl: string): void {
@@ -77,7 +84,10 @@ export class FaultyTransport implements ClusterTransport {
   }
 
   request (routerUrl: string, body: string, timeout: number): Promise<Buffer[]> {
-    return this.inner.request(routerUrl, body, timeout);
+    if (!this.earlierRelease) {
+      return this.inner.request(routerUrl, body, timeout);
+    }
+    return this.inner.request(routerUrl, earlierHello(body), timeout).then(earlierFrames);
   }
 
   drain (timeout: number): Promise<void> {
@@ -89,16 +99,22 @@ export class FaultyTransport implements ClusterTransport {
   }
 }
 
-/** the message type of an encoded envelope */
-function typeOf (body: string): string {
+const COMPACT_TYPES: Record<string, string> = { d: 'document', u: 'user' };
+
+/** the message type of an encoded envelope, and whether it is a compact notification */
+function typeOf (body: string): { type: string; compact: boolean } {
   const parsed: unknown = JSON.parse(body);
-  return typeof parsed === 'object' && parsed !== null && 't' in parsed && typeof parsed.t === 'string' ? parsed.t : '';
+  if (Array.isArray(parsed)) {
+    return { compact: true, type: COMPACT_TYPES[String(parsed[1])] || '' };
+  }
+  const type = typeof parsed === 'object' && parsed !== null && 't' in parsed && typeof parsed.t === 'string' ? parsed.t : '';
+  return { compact: false, type };
 }
 
 /** a factory that also hands over the transport it made, to drive its faults */
-export function faultyTransportFactory (made: (transport: FaultyTransport) => void): TransportFactory {
+export function faultyTransportFactory (made: (transport: FaultyTransport) => void, earlierRelease = false): TransportFactory {
   return (options, onFrames, onRequest) => {
-    const transport = new FaultyTransport(options, onFrames, onRequest);
+    const transport = new FaultyTransport(options, onFrames, onRequest, earlierRelease);
     made(transport);
     return transport;
   };

@@ -16,7 +16,7 @@ class ServiceUnavailableError extends Error {
 
 function nodeStatus (id: string, overrides: Partial<NodeStatus> = {}): NodeStatus {
   return {
-    counters: null, id, lastHeartbeatAge: 0, pub: `tcp://10.0.0.1:7511/${id}`, ready: true, replay: null,
+    counters: null, id, lastHeartbeatAge: 0, protocol: 2, pub: `tcp://10.0.0.1:7511/${id}`, ready: true, replay: null,
     rooms: 1, router: `tcp://10.0.0.1:7510/${id}`, seq: 3, subscriptions: 2, ...overrides,
   };
 }

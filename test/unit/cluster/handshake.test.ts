@@ -6,7 +6,9 @@ import { Acks } from '../../../lib/cluster/acks';
 import { Handshake } from '../../../lib/cluster/handshake';
 import { Identity } from '../../../lib/cluster/identity';
 import { Membership, MembershipListener } from '../../../lib/cluster/membership';
-import { HeartbeatPayload, HelloRequest, PROTOCOL_VERSION, Unsequenced, decode } from '../../../lib/cluster/messages';
+import {
+  COMPACT_VERSION, HeartbeatPayload, HelloRequest, PROTOCOL_VERSION, READS_PROTOCOL, Unsequenced, decode,
+} from '../../../lib/cluster/messages';
 import { Outbox } from '../../../lib/cluster/outbox';
 import type { Peer } from '../../../lib/cluster/peer';
 import { ReplayBuffer } from '../../../lib/cluster/replayBuffer';
@@ -35,7 +37,7 @@ function fixture (timers: Partial<Timers> = {}): Fixture {
   const transport = new FakeTransport();
   const allTimers: Timers = { ...DEFAULT_TIMERS, ...timers };
   const acks = new Acks(clock, allTimers.ackTimeout, () => undefined);
-  const outbox = new Outbox(identity, transport, acks, () => [], new ReplayBuffer(clock, DEFAULT_REPLAY));
+  const outbox = new Outbox(identity, transport, acks, () => [], new ReplayBuffer(clock, DEFAULT_REPLAY), () => PROTOCOL_VERSION);
   const store = offlineStore();
   stores.push(store);
   const state = { joined: true, ready: true };
@@ -75,7 +77,7 @@ describe('handshake', () => {
   });
 
   describe('greet (hello until the first heartbeat)', () => {
-    it('sends a hello to the peer\'s ROUTER announcing this node\'s addresses', async () => {
+    it('sends a hello to the peer\'s ROUTER announcing this node\'s addresses and the newest protocol it reads', async () => {
       const f = fixture();
       const peer = f.membership.add(nodeInfo('p1', 1));
       const greeted = f.handshake.greet(peer);
@@ -86,7 +88,7 @@ describe('handshake', () => {
       should(request.routerUrl).equal(peer.info.router);
       should(request.timeout).equal(DEFAULT_TIMERS.discoverTimeout);
       should(request.message).eql({
-        from: f.identity.id, id: request.message.id, pub: 'tcp://127.0.0.1:7511', router: 'tcp://127.0.0.1:7510',
+        from: f.identity.id, id: request.message.id, protocol: READS_PROTOCOL, pub: 'tcp://127.0.0.1:7511', router: 'tcp://127.0.0.1:7510',
         t: 'hello', v: PROTOCOL_VERSION,
       });
       should(request.message.id).be.a.String().and.not.be.empty();
@@ -207,9 +209,17 @@ describe('handshake', () => {
       f.handshake.answer(hello('p9'));
       const peer = f.membership.peer('p9');
       should(peer).not.be.undefined();
-      should(peer?.info).eql({ id: 'p9', pub: 'tcp://127.0.0.1:7005', router: 'tcp://127.0.0.1:8005', startedAt: 0, version: '' });
+      should(peer?.info).eql({
+        id: 'p9', protocol: undefined, pub: 'tcp://127.0.0.1:7005', router: 'tcp://127.0.0.1:8005', startedAt: 0, version: '',
+      });
       should(f.transport.connected.get('p9')).equal('tcp://127.0.0.1:7005');
       should(f.listener.peerAdded.calledOnceWithExactly(sinon.match.same(peer))).be.true();
+    });
+
+    it('a peer added from its hello keeps the protocol it announced', () => {
+      const f = fixture();
+      f.handshake.answer({ ...hello('p9'), protocol: COMPACT_VERSION });
+      should(f.membership.peer('p9')?.info.protocol).equal(COMPACT_VERSION);
     });
 
     it('a known peer is not added again', () => {

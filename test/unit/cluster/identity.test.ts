@@ -2,6 +2,7 @@ import should from 'should';
 
 import { resolveBinding } from '../../../lib/config';
 import { Identity } from '../../../lib/cluster/identity';
+import { READS_PROTOCOL } from '../../../lib/cluster/messages';
 
 const VERSION = (require('../../../package.json') as { version: string }).version;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -22,11 +23,12 @@ describe('identity', () => {
     should(a.id).not.equal(b.id);
   });
 
-  it('info: id, the advertised addresses (IPv6 in brackets), start time and package version', () => {
+  it('info: id, the advertised addresses (IPv6 in brackets), start time, package version and newest protocol read', () => {
     const self = identity();
     const info = self.info;
     should(info).eql({
       id: self.id,
+      protocol: READS_PROTOCOL,
       pub: 'tcp://127.0.0.1:7511',
       router: 'tcp://[::1]:7510',
       startedAt: info.startedAt,

@@ -6,7 +6,7 @@ import { Identity } from '../../../lib/cluster/identity';
 import { Inbox } from '../../../lib/cluster/inbox';
 import {
   AckMessage, BROADCAST_TOPIC, DirectPayload, HeartbeatPayload, PROTOCOL_VERSION, Payload, Sequenced, SyncPayload, Unsequenced,
-  encode, nodeTopic,
+  compactTopic, encode, encodeCompactNotification, nodeTopic,
 } from '../../../lib/cluster/messages';
 import { Peer } from '../../../lib/cluster/peer';
 import { FakeClock } from '../../support/fakeClock';
@@ -21,6 +21,7 @@ const documentNote: DirectPayload = { action: 'create', content: {}, request, ro
 const heartbeat: HeartbeatPayload = { direct: {}, ready: true, seq: 0, t: 'heartbeat' };
 
 const frame = (from: string, payload: Payload, seq?: number): Buffer => Buffer.from(encode(from, payload, seq));
+const compact = (payload: DirectPayload, seq: number): Buffer => Buffer.from(encodeCompactNotification(payload, seq, JSON.stringify(payload.content)));
 const raw = (fields: Record<string, unknown>): Buffer => Buffer.from(JSON.stringify({ from: 'p1', v: PROTOCOL_VERSION, ...fields }));
 
 describe('Inbox', () => {
@@ -151,6 +152,27 @@ describe('Inbox', () => {
       should(p1.view().counters.invalid).equal(5);
       should(accepted(mine, frame('p1', documentNote, 1))).be.true();
       should(accepted(BROADCAST_TOPIC, frame('p1', { t: 'validators' }, 1))).be.true();
+    });
+
+    it('takes compact notifications and acknowledgements on this node\'s compact topic too, from the peer whose socket they came on', () => {
+      const topic = compactTopic(identity.id);
+      should(accepted(topic, compact(documentNote, 1))).be.true();
+      should(accepted(mine, compact(userNote, 2))).be.true();
+      should(accepted(topic, frame('p1', { of: [1], t: 'ack' }))).be.true();
+      should(accepted(compactTopic('someone-else'), compact(documentNote, 3))).be.false();
+      should(accepted(BROADCAST_TOPIC, compact(documentNote, 3))).be.false();
+      should(accepted(topic, frame('p1', { t: 'validators' }, 1))).be.false();
+      should(p1.view().counters.invalid).equal(3);
+      should(handlers.notification.firstCall.args[1]).match({ from: 'p1', rooms: ['r'], seq: 1, t: 'document' });
+      should(dispatched()).eql([['notification', 'p1', 'document', 1], ['notification', 'p1', 'user', 2], ['ack', 'p1', 'ack', undefined]]);
+    });
+
+    it('a new incarnation takes messages on its new topics only', () => {
+      const oldTopic = compactTopic(identity.id);
+      identity.renew();
+      should(accepted(oldTopic, compact(documentNote, 1))).be.false();
+      should(accepted(nodeTopic(identity.id), compact(documentNote, 1))).be.true();
+      should(accepted(compactTopic(identity.id), compact(documentNote, 2))).be.true();
     });
 
     it('drops router messages sent on the PUB socket', () => {

@@ -2,7 +2,9 @@ import should from 'should';
 import sinon from 'sinon';
 
 import { ClusterHost, ClusterNode } from '../../../lib/cluster/node';
-import { BROADCAST_TOPIC, HeartbeatPayload, PROTOCOL_VERSION, RoomFilter, encode, nodeTopic } from '../../../lib/cluster/messages';
+import {
+  BROADCAST_TOPIC, HeartbeatPayload, PROTOCOL_VERSION, RoomFilter, compactTopic, encode, nodeTopic,
+} from '../../../lib/cluster/messages';
 import { Liveness, Member, NodeInfo, NodeSnapshot, StateStore } from '../../../lib/cluster/state';
 import { FakeClock, flush, settled } from '../../support/fakeClock';
 import { FakeTransport, RecordingLog, fakeTransportFactory, nodeInfo, unitConfig } from '../../support/coreFakes';
@@ -129,13 +131,13 @@ describe('ClusterNode (composition root, fake transport, stubbed Redis, fake clo
   });
 
   describe('start', () => {
-    it('makes its transport with the configured options and subscribes to the broadcast and its own topic', async () => {
+    it('makes its transport with the configured options and subscribes to the broadcast and its own topics', async () => {
       const f = await fixture({ highWaterMark: 123 });
       should(f.transport.options).eql({
         curve: null, highWaterMark: 123, maxMessageSize: 16 * 1024 * 1024,
         pubUrl: 'tcp://127.0.0.1:17511', routerUrl: 'tcp://127.0.0.1:17510',
       });
-      should(f.transport.topicsSet).eql([[BROADCAST_TOPIC, nodeTopic(f.node.id)]]);
+      should(f.transport.topicsSet).eql([[BROADCAST_TOPIC, nodeTopic(f.node.id), compactTopic(f.node.id)]]);
       should(f.transport.bound).be.true();
       should(f.log.at('info')).eql([`node ${f.node.id} listening on pub tcp://127.0.0.1:17511, router tcp://127.0.0.1:17510`]);
     });
@@ -305,7 +307,7 @@ describe('ClusterNode (composition root, fake transport, stubbed Redis, fake clo
 
       const newId = f.node.id;
       should(newId).not.equal(oldId);
-      should(f.transport.topicsSet[f.transport.topicsSet.length - 1]).eql([BROADCAST_TOPIC, nodeTopic(newId)]);
+      should(f.transport.topicsSet[f.transport.topicsSet.length - 1]).eql([BROADCAST_TOPIC, nodeTopic(newId), compactTopic(newId)]);
       should(f.log.at('warn')).containEql(`node ${oldId} was evicted by its peers (frozen or cut off): rejoining as ${newId}`);
       should(f.redis.members.has(newId)).be.true();
       should(f.redis.rooms.filter(r => r.id === newId)).eql([{ count: 1, filter: filter('a'), id: newId, room: 'ra', seq: 1 }]);

@@ -4,7 +4,9 @@ import sinon from 'sinon';
 import type { Binding } from '../../../lib/config';
 import { Acks } from '../../../lib/cluster/acks';
 import { Identity } from '../../../lib/cluster/identity';
-import { BROADCAST_TOPIC, DirectPayload, Envelope, decode, nodeTopic } from '../../../lib/cluster/messages';
+import {
+  BROADCAST_TOPIC, COMPACT_VERSION, DirectPayload, Envelope, PROTOCOL_VERSION, compactTopic, decode, nodeTopic,
+} from '../../../lib/cluster/messages';
 import { Outbox } from '../../../lib/cluster/outbox';
 import { ReplayBuffer } from '../../../lib/cluster/replayBuffer';
 import type { ClusterTransport } from '../../../lib/cluster/transport';
@@ -30,7 +32,7 @@ function stubTransport () {
   } satisfies ClusterTransport;
 }
 
-const decoded = (body: string): Envelope => decode(Buffer.from(body), 1 << 20);
+
 
 function document (rooms: string[], content: unknown): DirectPayload {
   return { action: 'create', content, request: { data: { _id: 'd1' }, options: {} }, rooms, scope: 'in', t: 'document' };
@@ -44,6 +46,11 @@ describe('Outbox', () => {
   let peers: string[];
   let replay: ReplayBuffer;
   let outbox: Outbox;
+  /** the newest protocol each peer reads (1 when not set) */
+  let protocols: Map<string, number>;
+
+  /** what a peer makes of a body this outbox sent */
+  const decoded = (body: string): Envelope => decode(Buffer.from(body), 1 << 20, identity.id);
 
   /** [topic, decoded envelope] of everything published, in order */
   const published = (): Array<[string, Envelope]> => transport.publish.args.map(([topic, body]) => [topic, decoded(body)]);
@@ -64,7 +71,8 @@ describe('Outbox', () => {
     acks = new Acks(clock, ackTimeout, sinon.stub<[string, number[]], void>());
     peers = ['p1', 'p2'];
     replay = new ReplayBuffer(clock, { maxAge: 5000, maxBytes: 1 << 20, maxMessages: 100 });
-    outbox = new Outbox(identity, transport, acks, () => peers, replay);
+    protocols = new Map();
+    outbox = new Outbox(identity, transport, acks, () => peers, replay, peer => protocols.get(peer) ?? PROTOCOL_VERSION);
   }
 
   beforeEach(() => build());
@@ -181,8 +189,37 @@ describe('Outbox', () => {
   });
 
   it('sends an acknowledgement on the peer\'s own topic', () => {
+    protocols.set('p2', COMPACT_VERSION);
     outbox.ack('p1', [3, 4]);
-    should(published()).match([[nodeTopic('p1'), { from: identity.id, of: [3, 4], t: 'ack' }]]);
+    outbox.ack('p2', [5]);
+    should(published()).match([
+      [nodeTopic('p1'), { from: identity.id, of: [3, 4], t: 'ack' }],
+      [compactTopic('p2'), { from: identity.id, of: [5], t: 'ack' }],
+    ]);
+  });
+
+  describe('to peers reading protocol 2', () => {
+    beforeEach(() => protocols.set('b', COMPACT_VERSION));
+
+    it('sends compact notifications on their compact topic, version 1 envelopes to the others', () => {
+      outbox.notify(new Map([['a', ['r1']], ['b', ['r2', 'r3']]]), rooms => document(rooms, { _id: 'd1' }));
+      const [[topicA, bodyA], [topicB, bodyB]] = transport.publish.args;
+      should(topicA).equal(nodeTopic('a'));
+      should(JSON.parse(bodyA)).match({ from: identity.id, v: PROTOCOL_VERSION });
+      should(topicB).equal(compactTopic('b'));
+      should(JSON.parse(bodyB)).be.an.Array().and.match({ 0: COMPACT_VERSION });
+      should(bodyB.length).be.below(bodyA.length);
+      should(decoded(bodyB)).match({ action: 'create', content: { _id: 'd1' }, from: identity.id, rooms: ['r2', 'r3'], scope: 'in', seq: 1, t: 'document' });
+    });
+
+    it('numbers them in the peer\'s own stream and keeps them, as sent, for a replay', () => {
+      outbox.notify(new Map([['b', ['r2']]]), rooms => document(rooms, { n: 1 }));
+      outbox.notify(new Map([['b', ['r2']]]), rooms => document(rooms, { n: 2 }));
+      const sent = transport.publish.args.map(([, body]) => body);
+      should(sent.map(body => decoded(body))).match([{ content: { n: 1 }, seq: 1 }, { content: { n: 2 }, seq: 2 }]);
+      should(replay.range('b', 1, 2)).eql(sent);
+      should(announced()).eql({ b: 2 });
+    });
   });
 
   it('forgets a gone peer\'s notification numbering and what it kept for it', () => {

@@ -8,7 +8,7 @@ import { Identity } from '../../../lib/cluster/identity';
 import { Inbox } from '../../../lib/cluster/inbox';
 import { Membership } from '../../../lib/cluster/membership';
 import {
-  DirectPayload, PROTOCOL_VERSION, ReplayRequest, Sequenced, Unsequenced, decode, encode,
+  DirectPayload, PROTOCOL_VERSION, ReplayRequest, Sequenced, Unsequenced, decode, encode, encodeCompactNotification,
 } from '../../../lib/cluster/messages';
 import { Peer } from '../../../lib/cluster/peer';
 import { Replay } from '../../../lib/cluster/replay';
@@ -129,9 +129,12 @@ describe('Replay', () => {
   });
 
   /** the sender sends notifications first..last to this node (kept for replay) */
-  function send (first: number, last: number): void {
+  function send (first: number, last: number, compact = false): void {
     for (let seq = first; seq <= last; seq++) {
-      senderBuffer.keep(self.id, seq, encode(senderIdentity.id, note(senderIdentity.id, seq), seq));
+      const notification = note(senderIdentity.id, seq);
+      senderBuffer.keep(self.id, seq, compact
+        ? encodeCompactNotification(notification, seq, JSON.stringify(notification.content))
+        : encode(senderIdentity.id, notification, seq));
     }
   }
 
@@ -164,6 +167,16 @@ describe('Replay', () => {
     should(peer.view()).match({ counters: { lostNotifications: 0, replayed: 3 }, heldBack: 0 });
     should(resync.peer.called).be.false();
     should(log.at('warn')).eql([]);
+  });
+
+  it('takes compact notifications, as a sender reading protocol 2 kept them, from the peer it asked', async () => {
+    send(1, 5, true);
+    arrives(1);
+    const recovering = arrives(5);
+    pending[0].answer();
+    await recovering;
+    should(deliveredSeqs()).eql([1, 2, 3, 4, 5]);
+    should(peer.view()).match({ counters: { invalid: 0, lostNotifications: 0, replayed: 3 } });
   });
 
   it('holds back what arrives meanwhile and releases everything once, in order', async () => {

@@ -45,7 +45,7 @@ function fixture (): Fixture {
   const transport = new FakeTransport();
   const acknowledged: Array<{ peer: string; of: number[] }> = [];
   const acks = new Acks(clock, DEFAULT_TIMERS.ackTimeout, (peer, of) => acknowledged.push({ of, peer }));
-  const outbox = new Outbox(identity, transport, acks, () => [], new ReplayBuffer(clock, DEFAULT_REPLAY));
+  const outbox = new Outbox(identity, transport, acks, () => [], new ReplayBuffer(clock, DEFAULT_REPLAY), () => PROTOCOL_VERSION);
   const store = offlineStore();
   stores.push(store);
   const snapshot = sinon.stub(store, 'snapshot').resolves({ registered: true, rooms: [], seq: 0 });

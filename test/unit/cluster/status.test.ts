@@ -9,7 +9,7 @@ import { nodeInfo } from '../../support/coreFakes';
 
 const filter = (collection: string) => ({ collection, filters: [[{ exists: 'a' }]], index: 'i' });
 
-/** self holds r1 (2) and r2 (1); peer p1 holds r1 (3) and r3 (4); peer p2 holds nothing */
+/** self holds r1 (2) and r2 (1); peer p1 (an earlier release: no protocol announced) holds r1 (3) and r3 (4); peer p2 holds nothing */
 function knownFacts (): StatusFacts {
   const registry = new RoomRegistry();
   registry.set('self', 'r1', 2, filter('c1'));
@@ -30,7 +30,7 @@ function knownFacts (): StatusFacts {
     buffered: { bytes: 0, messages: 0 },
     counters: noCounters(),
     heldBack: 0,
-    info: nodeInfo('p2', 2),
+    info: { ...nodeInfo('p2', 2), protocol: 2 },
     lastHeard: 10_000,
     ready: false,
     seq: 0,
@@ -41,7 +41,7 @@ function knownFacts (): StatusFacts {
     now: 10_000,
     peers: [p1, p2],
     registry,
-    self: nodeInfo('self', 0),
+    self: { ...nodeInfo('self', 0), protocol: 2 },
     seq: 42,
     transport: { denied: 6, dropped: 7, sent: { envelopes: 100, messages: 40 } },
     unattributed: { ...noCounters(), invalid: 8 },
@@ -61,6 +61,7 @@ describe('status projection', () => {
           counters: { duplicates: 2, gaps: 1, invalid: 0, lostNotifications: 0, replayed: 0, resyncs: 1 },
           id: 'p1',
           lastHeartbeatAge: 600,
+          protocol: 1,
           pub: 'tcp://127.0.0.1:7001',
           ready: true,
           replay: { buffered: { bytes: 300, messages: 3 }, heldBack: 5 },
@@ -73,6 +74,7 @@ describe('status projection', () => {
           counters: { duplicates: 0, gaps: 0, invalid: 0, lostNotifications: 0, replayed: 0, resyncs: 0 },
           id: 'p2',
           lastHeartbeatAge: 0,
+          protocol: 2,
           pub: 'tcp://127.0.0.1:7002',
           ready: false,
           replay: { buffered: { bytes: 0, messages: 0 }, heldBack: 0 },
@@ -86,6 +88,7 @@ describe('status projection', () => {
         counters: null,
         id: 'self',
         lastHeartbeatAge: 0,
+        protocol: 2,
         pub: 'tcp://127.0.0.1:7000',
         ready: true,
         replay: null,
