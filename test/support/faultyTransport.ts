@@ -6,6 +6,7 @@
 import {
   ClusterTransport, FrameHandler, RequestHandler, Transport, TransportFactory, TransportOptions,
 } from '../../lib/cluster/transport';
+import { decode } from '../../lib/cluster/messages';
 import { earlierFrames, earlierHello, earlierTopics } from './earlierRelease';
 
 /** returns true for each outbound message to lose, given its type and topic */
@@ -99,16 +100,9 @@ export class FaultyTransport implements ClusterTransport {
   }
 }
 
-const COMPACT_TYPES: Record<string, string> = { d: 'document', u: 'user' };
-
-/** the message type of an encoded envelope, and whether it is a compact notification */
+/** the message type of an envelope this node sent (read by the real codec), and whether it is a compact notification */
 function typeOf (body: string): { type: string; compact: boolean } {
-  const parsed: unknown = JSON.parse(body);
-  if (Array.isArray(parsed)) {
-    return { compact: true, type: COMPACT_TYPES[String(parsed[1])] || '' };
-  }
-  const type = typeof parsed === 'object' && parsed !== null && 't' in parsed && typeof parsed.t === 'string' ? parsed.t : '';
-  return { compact: false, type };
+  return { compact: body.startsWith('['), type: decode(Buffer.from(body), Number.MAX_SAFE_INTEGER, 'this node').t };
 }
 
 /** a factory that also hands over the transport it made, to drive its faults */

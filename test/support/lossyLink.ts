@@ -24,14 +24,12 @@ interface TransportLike {
 interface TransportModule {
   Transport: { prototype: TransportLike };
 }
+interface MessagesModule {
+  decode (frame: Buffer, maxSize: number, sender?: string): { t: string };
+}
 
 /** the envelope types this preload may lose */
 const NOTIFICATIONS = new Set(['document', 'user']);
-
-function envelopeType (body: string): string {
-  const parsed: unknown = JSON.parse(body);
-  return typeof parsed === 'object' && parsed !== null && 't' in parsed && typeof parsed.t === 'string' ? parsed.t : '';
-}
 
 function install (): void {
   const pluginDir = process.env.LOSSY_LINK_PLUGIN_DIR;
@@ -39,8 +37,11 @@ function install (): void {
   if (!pluginDir || !(rate >= 0 && rate <= 1)) {
     throw new Error('lossy link preload: LOSSY_LINK_PLUGIN_DIR and LOSSY_LINK_RATE (0..1) must be set');
   }
-  const file = path.join(fs.realpathSync(pluginDir), 'dist', 'cluster', 'transport.js');
-  const { Transport } = require(file) as TransportModule;
+  const dist = path.join(fs.realpathSync(pluginDir), 'dist', 'cluster');
+  const { Transport } = require(path.join(dist, 'transport.js')) as TransportModule;
+  // the plugin's own codec reads what it sent, compact notifications included
+  const { decode } = require(path.join(dist, 'messages.js')) as MessagesModule;
+  const envelopeType = (body: string): string => decode(Buffer.from(body), Number.MAX_SAFE_INTEGER, 'this node').t;
 
   let on = false;
   let lost = 0;
