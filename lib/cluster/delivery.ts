@@ -3,6 +3,7 @@ import type { HostLink } from './host';
 import type { Identity } from './identity';
 import type { InboundHandlers } from './inbox';
 import type { Logger } from './logger';
+import { LEFT } from './membership';
 import type { Membership } from './membership';
 import type { AckMessage, DirectPayload, HeartbeatPayload, Sequenced, SyncPayload, Unsequenced } from './messages';
 import type { Peer } from './peer';
@@ -75,7 +76,7 @@ export class Delivery implements InboundHandlers {
         this.acks.acknowledge(peer.id, message);
         return;
       case 'leave':
-        this.membership.forget(peer, { cause: 'left', detail: 'left the cluster' });
+        this.membership.forget(peer, LEFT);
         return;
       case 'evicted': {
         const evicted = this.membership.peer(message.node);

@@ -37,6 +37,9 @@ export interface Removal {
   detail: string;
 }
 
+export const LEFT: Removal = { cause: 'left', detail: 'left the cluster' };
+export const NOT_A_MEMBER: Removal = { cause: 'not_a_member', detail: 'not a member any more' };
+
 export interface MembershipListener {
   peerAdded (peer: Peer): void;
   /** the peer is already out of the table */
@@ -250,7 +253,7 @@ export class Membership {
 
     for (const peer of this.all()) {
       if (!ids.has(peer.id)) {
-        this.forget(peer, { cause: 'not_a_member', detail: 'not a member any more' });
+        this.forget(peer, NOT_A_MEMBER);
       }
     }
   }

@@ -303,6 +303,11 @@ export class Peer {
     return this.seq;
   }
 
+  /** whether a 'leave' of it is among the messages kept during a resync */
+  get announcedLeave (): boolean {
+    return this.buffer.some(message => message.t === 'leave');
+  }
+
   /**
    * Once its state was read (its room writes up to `snapshotSeq` included),
    * hands back the messages kept meanwhile, in order, each marked applied

@@ -5,6 +5,7 @@ import type { Activity } from './activity';
 import type { HostLink } from './host';
 import type { Identity } from './identity';
 import type { Logger } from './logger';
+import { LEFT, NOT_A_MEMBER } from './membership';
 import type { Membership } from './membership';
 import type { RoomFilter, Sequenced, SyncPayload } from './messages';
 import type { Outbox } from './outbox';
@@ -77,7 +78,8 @@ export class Resync {
           return;
         }
         if (!snapshot.registered) {
-          membership.forget(peer, { cause: 'not_a_member', detail: 'not a member any more' });
+          // gone from Redis because it left: its 'leave' came during the read
+          membership.forget(peer, peer.announcedLeave ? LEFT : NOT_A_MEMBER);
           return;
         }
         const missing = snapshot.rooms.filter(r => r.filter === null && !registry.has(r.room));

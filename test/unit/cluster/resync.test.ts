@@ -6,7 +6,7 @@ import { Acks } from '../../../lib/cluster/acks';
 import { Activity } from '../../../lib/cluster/activity';
 import { ClusterHost, HostLink } from '../../../lib/cluster/host';
 import { Identity } from '../../../lib/cluster/identity';
-import { Membership } from '../../../lib/cluster/membership';
+import { LEFT, Membership, NOT_A_MEMBER, Removal } from '../../../lib/cluster/membership';
 import { HeartbeatPayload, PROTOCOL_VERSION, RoomFilter, Sequenced, SyncPayload, Unsequenced } from '../../../lib/cluster/messages';
 import { Outbox } from '../../../lib/cluster/outbox';
 import type { Peer } from '../../../lib/cluster/peer';
@@ -20,6 +20,8 @@ import { FakeTransport, RecordingLog, StubOf, dropStore, nodeInfo, offlineStore 
 const filter = (collection: string): RoomFilter => ({ collection, filters: [[{ exists: 'a' }]], index: 'i' });
 
 interface Fixture {
+  /** why each peer was removed, in order */
+  removals: Removal[];
   clock: FakeClock;
   identity: Identity;
   registry: RoomRegistry;
@@ -62,10 +64,11 @@ function fixture (): Fixture {
   };
   const link = new HostLink(log);
   link.bind(host);
+  const removals: Removal[] = [];
   const membership = new Membership({
     clock, identity, isReady: () => true, log,
     listener: {
-      partitionChanged: () => undefined, peerAdded: () => undefined, peerRemoved: () => undefined,
+      partitionChanged: () => undefined, peerAdded: () => undefined, peerRemoved: (_, removal) => removals.push(removal),
       refreshed: () => undefined, selfEvicted: () => undefined,
     },
     outbox, store, timers: DEFAULT_TIMERS, transport,
@@ -75,7 +78,7 @@ function fixture (): Fixture {
   const resync = new Resync({
     acks, activity: new Activity(clock, 50), apply, host: link, identity, log, membership, outbox, registry, store,
   });
-  return { acknowledged, apply, clock, host, identity, log, membership, register, registry, resync, setRoom, snapshot, transport };
+  return { acknowledged, apply, clock, host, identity, log, membership, register, registry, removals, resync, setRoom, snapshot, transport };
 }
 
 function heartbeat (from: string, seq: number): Unsequenced<HeartbeatPayload> {
@@ -170,6 +173,20 @@ describe('resync', () => {
       await f.resync.peer(peer, 'join');
       should(f.membership.peer('p1')).be.undefined();
       should(f.transport.disconnected).eql(['p1']);
+      should(f.removals).eql([NOT_A_MEMBER]);
+    });
+
+    it('a peer gone from Redis whose leave came during the read is removed as having left', async () => {
+      const f = fixture();
+      const peer = await sanePeer(f, 'p1');
+      const read = gate<NodeSnapshot>({ registered: false, rooms: [], seq: 0 });
+      f.snapshot.returns(read.promise);
+      const done = f.resync.peer(peer, 'gap');
+      should(peer.onBroadcast({ from: 'p1', seq: 1, t: 'leave', v: PROTOCOL_VERSION })).eql({ kind: 'buffered' });
+      read.release();
+      await done;
+      should(f.membership.peer('p1')).be.undefined();
+      should(f.removals).eql([LEFT]);
     });
 
     it('a peer forgotten while its snapshot was read: nothing of it is applied', async () => {
