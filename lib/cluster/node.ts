@@ -306,7 +306,13 @@ export class ClusterNode {
 
   /**
    * Records this node's subscription count for a room (0 = none left) in
-   * Redis, then tells the peers; resolves once they applied it.
+   * Redis and tells the peers, both at once; resolves once Redis has it and
+   * the peers applied it.
+   *
+   * The peers need not wait for Redis: the message carries the filter, and
+   * a peer reading this node's state meanwhile applies the message unless
+   * the state it read already holds that number (writes reach Redis in
+   * number order, over one connection).
    */
   async setLocalRoom (room: string, count: number, filter: RoomFilter | null): Promise<void> {
     const roomFilter = filter || this.registry.filter(room) || null;
@@ -316,8 +322,14 @@ export class ClusterNode {
     if (!this.joined && !this.joining) {
       return;
     }
+    const written = this.writeRoom(room, count, roomFilter, seq);
+    const applied = this.outbox.sequenced({ count, filter: count > 0 && roomFilter ? roomFilter : undefined, room, t: 'room' }, seq, true);
+    await Promise.all([written, applied]);
+  }
+
+  private async writeRoom (room: string, count: number, filter: RoomFilter | null, seq: number): Promise<void> {
     try {
-      const written = await this.store.setRoom(this.id, room, count, roomFilter, seq);
+      const written = await this.store.setRoom(this.id, room, count, filter, seq);
       if (!written) {
         // refused: this node is not registered any more, which the heartbeat finds out
         void this.membership.heartbeat();
@@ -327,7 +339,6 @@ export class ClusterNode {
       this.resync.markDirty();
       debug('room write failed (%s): republishing when Redis is back', (error as Error).message);
     }
-    await this.outbox.sequenced({ count, filter: count > 0 && roomFilter ? roomFilter : undefined, room, t: 'room' }, seq, true);
   }
 
   /** Sequenced broadcast; with `ack`, resolves once every peer heard recently applied it (bounded). */

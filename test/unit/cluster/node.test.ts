@@ -369,6 +369,25 @@ describe('ClusterNode (composition root, fake transport, stubbed Redis, fake clo
       should(f.transport.ofType('room')[1].message).eql({ count: 0, from: f.node.id, room: 'ra', seq: 2, t: 'room', v: PROTOCOL_VERSION });
     });
 
+    it('tells the peers without waiting for Redis, and resolves once Redis has it too', async () => {
+      const f = await fixture();
+      await f.node.join();
+      let release = (): void => undefined;
+      f.redis.setRoomResult = () => new Promise(resolve => {
+        release = () => resolve(true);
+      });
+      let resolved = false;
+      const setting = f.node.setLocalRoom('ra', 1, filter('a')).then(() => {
+        resolved = true;
+      });
+      await f.clock.tickAsync(1);
+      should(f.transport.ofType('room').map(p => p.message.seq)).eql([1]);
+      should(resolved).be.false();
+      release();
+      await setting;
+      should(resolved).be.true();
+    });
+
     it('a write Redis refuses (no longer a member) triggers a heartbeat at once, which finds out', async () => {
       const f = await fixture();
       await f.node.join();
