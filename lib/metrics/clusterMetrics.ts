@@ -51,6 +51,8 @@ export function renderClusterMetrics (metrics: NodeMetrics): string {
 
   out.gauge(`${P}node_info`, 'This node: its id (it changes when the node rejoins after an eviction) and addresses; always 1.')
     .set(1, { node: status.self.id, pub: status.self.pub, router: status.self.router });
+  out.gauge(`${P}protocol`, 'The newest wire protocol this node reads (2: compact notifications).')
+    .set(status.self.protocol);
   out.gauge(`${P}members`, 'Nodes this node knows as members (itself included).')
     .set(peers.length + 1);
   out.gauge(`${P}members_heard`, 'Members this node heard recently (itself included); health needs minimumNodes of them.')
@@ -99,6 +101,8 @@ export function renderClusterMetrics (metrics: NodeMetrics): string {
     peer => peer.lastHeartbeatAge / 1000);
   perPeer('peer_rooms', 'Rooms with subscribers on the peer.', 'gauge', peer => peer.rooms);
   perPeer('peer_subscriptions', 'Subscriptions held on the peer.', 'gauge', peer => peer.subscriptions);
+  perPeer('peer_protocol', 'The newest wire protocol the peer reads: 1 for a release before compact notifications (a rolling upgrade under way).',
+    'gauge', peer => peer.protocol);
   perPeer('gaps_total', 'Gaps in the peer\'s stream of state messages (each triggers a resync).', 'counter', peer => counter(peer, 'gaps'));
   perPeer('resyncs_total', 'Times the peer\'s state was re-read from Redis.', 'counter', peer => counter(peer, 'resyncs'));
   perPeer('duplicates_total', 'Messages from the peer received twice or out of order, dropped.', 'counter', peer => counter(peer, 'duplicates'));

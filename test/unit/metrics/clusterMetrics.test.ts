@@ -32,11 +32,11 @@ function knownMetrics (): NodeMetrics {
       {
         buffered: { bytes: 300, messages: 3 },
         counters: { duplicates: 2, gaps: 1, invalid: 3, lostNotifications: 4, replayed: 5, resyncs: 6 },
-        heldBack: 5, info: nodeInfo('p1', 1), lastHeard: 9_400, ready: true, seq: 17,
+        heldBack: 5, info: { ...nodeInfo('p1', 1), protocol: 2 }, lastHeard: 9_400, ready: true, seq: 17,
       },
     ],
     registry,
-    self: nodeInfo('self', 0),
+    self: { ...nodeInfo('self', 0), protocol: 2 },
     seq: 42,
     transport: { denied: 6, dropped: 7, sent: { envelopes: 100, messages: 40 } },
     unattributed: { ...noCounters(), invalid: 8 },
@@ -64,6 +64,9 @@ function knownMetrics (): NodeMetrics {
 const EXPECTED = `# HELP kuzzle_cluster_node_info This node: its id (it changes when the node rejoins after an eviction) and addresses; always 1.
 # TYPE kuzzle_cluster_node_info gauge
 kuzzle_cluster_node_info{node="self",pub="tcp://127.0.0.1:7000",router="tcp://127.0.0.1:8000"} 1
+# HELP kuzzle_cluster_protocol The newest wire protocol this node reads (2: compact notifications).
+# TYPE kuzzle_cluster_protocol gauge
+kuzzle_cluster_protocol 2
 # HELP kuzzle_cluster_members Nodes this node knows as members (itself included).
 # TYPE kuzzle_cluster_members gauge
 kuzzle_cluster_members 3
@@ -144,6 +147,10 @@ kuzzle_cluster_peer_rooms{peer="p1"} 2
 # TYPE kuzzle_cluster_peer_subscriptions gauge
 kuzzle_cluster_peer_subscriptions{peer="p\\"2\\\\x"} 0
 kuzzle_cluster_peer_subscriptions{peer="p1"} 7
+# HELP kuzzle_cluster_peer_protocol The newest wire protocol the peer reads: 1 for a release before compact notifications (a rolling upgrade under way).
+# TYPE kuzzle_cluster_peer_protocol gauge
+kuzzle_cluster_peer_protocol{peer="p\\"2\\\\x"} 1
+kuzzle_cluster_peer_protocol{peer="p1"} 2
 # HELP kuzzle_cluster_gaps_total Gaps in the peer's stream of state messages (each triggers a resync).
 # TYPE kuzzle_cluster_gaps_total counter
 kuzzle_cluster_gaps_total{peer="p\\"2\\\\x"} 0
