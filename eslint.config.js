@@ -16,6 +16,15 @@ module.exports = tseslint.config(
     },
   },
   {
+    // the plugin runs on Node 12.18.1 (the official kuzzleio/kuzzle:2.10.4 image): no global added since
+    files: ['lib/**/*.ts'],
+    rules: {
+      'no-restricted-globals': ['error',
+        ...['performance', 'structuredClone', 'AbortController', 'AbortSignal', 'EventTarget', 'Event', 'fetch', 'Blob', 'atob', 'btoa']
+          .map(name => ({ message: 'not a global on Node 12.18.1, which the plugin supports (performance: import it from perf_hooks)', name }))],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       // should.js assertions are property accesses (`x.should.be.true()`)

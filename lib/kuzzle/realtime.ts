@@ -1,4 +1,5 @@
 import createDebug from 'debug';
+import { performance } from 'perf_hooks';
 
 import type { ClusterNode, LocalRoom } from '../cluster/node';
 import type { RoomFilter } from '../cluster/messages';
