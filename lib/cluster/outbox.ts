@@ -38,8 +38,8 @@ export class Outbox {
   }
 
   /** a peer's own topic, in the protocol it reads */
-  private topicOf (peer: string): string {
-    if (!this.compactTo(peer)) {
+  private topicOf (peer: string, compact = this.compactTo(peer)): string {
+    if (!compact) {
       return nodeTopic(peer);
     }
     // a digest: computed once per peer
@@ -89,11 +89,12 @@ export class Outbox {
       }
       const seq = (this.notificationSeq.get(node) || 0) + 1;
       this.notificationSeq.set(node, seq);
-      const body = this.compactTo(node)
+      const compact = this.compactTo(node);
+      const body = compact
         ? encodeCompactNotification(payload, seq, encoded.json)
         : encodeNotification(this.identity.id, payload, seq, encoded.json);
       this.replay.keep(node, seq, body);
-      this.transport.publish(this.topicOf(node), body);
+      this.transport.publish(this.topicOf(node, compact), body);
     }
   }
 
