@@ -3,8 +3,10 @@
  * subscriptions with distinct filters held by the nodes of one stack. Per
  * column, on a fresh stack:
  *
- * - memory: resident memory of every Kuzzle node and Redis's used_memory,
- *   before the subscriptions and after them, per subscription;
+ * - memory: resident memory of every Kuzzle node, its live heap (+ external
+ *   memory) after two full garbage collections (bench/heap-probe.ts), and
+ *   Redis's used_memory, before the subscriptions and after them, per
+ *   subscription;
  * - the cost of the first subscriptions and of those after the bulk
  *   (ack, until notified through every other node, Redis commands);
  * - cross-node notification latency at `--rate` (1,000/s), before and with
@@ -70,6 +72,8 @@ function parseArgs (argv: string[]): Options {
 interface Memory {
   /** resident bytes per node label */
   nodes: Record<string, number>;
+  /** live heap + external bytes after two full collections, per node label */
+  collected: Record<string, number>;
   redisUsed: number;
 }
 
@@ -79,7 +83,7 @@ interface ScaleResult {
   memoryBefore: Memory | null;
   memoryAfter: Memory | null;
   /** (after - before) / subscriptions held */
-  bytesPerSubscription: { perNode: Record<string, number>; redis: number } | null;
+  bytesPerSubscription: { perNode: Record<string, number>; collectedPerNode: Record<string, number>; redis: number } | null;
   subscriptions: SubscriptionResult | null;
   bulkCpu: CpuUsage | null;
   latencyBefore: RateResult | null;
@@ -91,13 +95,32 @@ interface ScaleResult {
 
 async function memory (stack: BenchStack, redis: RedisCounter): Promise<Memory> {
   const nodes: Record<string, number> = {};
+  const collected: Record<string, number> = {};
   for (const [pid, label] of stack.allPids()) {
-    const bytes = label.startsWith('kuzzle') ? residentBytes(pid) : null;
+    if (!label.startsWith('kuzzle')) {
+      continue;
+    }
+    // resident memory first: the collections below change it
+    const bytes = residentBytes(pid);
     if (bytes !== null) {
       nodes[label] = bytes;
     }
+    const live = await stack.collectedMemory(pid);
+    if (!live) {
+      throw new Error(`${label} did not report its memory after a garbage collection (bench/heap-probe.ts)`);
+    }
+    collected[label] = live.heapUsed + live.external;
   }
-  return { nodes, redisUsed: await redis.usedMemory() };
+  return { collected, nodes, redisUsed: await redis.usedMemory() };
+}
+
+/** (after - before) / held, per node label */
+function perSubscription (before: Record<string, number>, after: Record<string, number>, held: number): Record<string, number> {
+  const perNode: Record<string, number> = {};
+  for (const [label, bytes] of Object.entries(after)) {
+    perNode[label] = Math.round((bytes - (before[label] ?? bytes)) / held);
+  }
+  return perNode;
 }
 
 async function step<T> (result: ScaleResult, what: string, log: (line: string) => void, fn: () => Promise<T>): Promise<T | null> {
@@ -159,11 +182,11 @@ async function scale (variant: Variant, workRoot: string, options: Options): Pro
       if (held > 0) {
         const before = result.memoryBefore;
         const after = result.memoryAfter;
-        const perNode: Record<string, number> = {};
-        for (const [label, bytes] of Object.entries(after.nodes)) {
-          perNode[label] = Math.round((bytes - (before.nodes[label] ?? bytes)) / held);
-        }
-        result.bytesPerSubscription = { perNode, redis: Math.round((after.redisUsed - before.redisUsed) / held) };
+        result.bytesPerSubscription = {
+          collectedPerNode: perSubscription(before.collected, after.collected, held),
+          perNode: perSubscription(before.nodes, after.nodes, held),
+          redis: Math.round((after.redisUsed - before.redisUsed) / held),
+        };
       }
       log(`memory with ${held} subscriptions: ${JSON.stringify(result.memoryAfter)}; bytes per subscription ${JSON.stringify(result.bytesPerSubscription)}`);
 
@@ -222,7 +245,11 @@ function report (results: ScaleResult[], options: Options): string[] {
     ['Kuzzle node resident memory, before -> with them', ({ memoryAfter: after, memoryBefore: before }) => (before && after
       ? Object.entries(after.nodes).map(([k, bytes]) => `${k}: ${(before.nodes[k] / MiB).toFixed(0)} -> ${(bytes / MiB).toFixed(0)} MiB`).join('; ')
       : null)],
-    ['bytes per subscription, per node', r => (r.bytesPerSubscription ? Object.entries(r.bytesPerSubscription.perNode).map(([k, v]) => `${k} ${v}`).join(', ') : null)],
+    ['resident bytes per subscription, per node', r => (r.bytesPerSubscription ? Object.entries(r.bytesPerSubscription.perNode).map(([k, v]) => `${k} ${v}`).join(', ') : null)],
+    ['live heap after a full GC, before -> with them', ({ memoryAfter: after, memoryBefore: before }) => (before && after
+      ? Object.entries(after.collected).map(([k, bytes]) => `${k}: ${(before.collected[k] / MiB).toFixed(0)} -> ${(bytes / MiB).toFixed(0)} MiB`).join('; ')
+      : null)],
+    ['live heap bytes per subscription, per node', r => (r.bytesPerSubscription ? Object.entries(r.bytesPerSubscription.collectedPerNode).map(([k, v]) => `${k} ${v}`).join(', ') : null)],
     ['Redis used_memory, before -> with them (bytes per subscription)', r => (r.memoryBefore && r.memoryAfter && r.bytesPerSubscription
       ? `${(r.memoryBefore.redisUsed / MiB).toFixed(1)} -> ${(r.memoryAfter.redisUsed / MiB).toFixed(1)} MiB (${r.bytesPerSubscription.redis})`
       : null)],
@@ -269,7 +296,8 @@ async function main (): Promise<void> {
       `# Scale: ${options.subscriptions.toLocaleString('en')} subscriptions\n\n`
       + `Distinct filters, made from 4 connections per node, 8 requests in flight each; a fresh stack per column, one after the other `
       + `(${startedAt.toISOString()}, ${Math.round((Date.now() - startedAt.getTime()) / 60000)} min; bench/scale.ts, see bench/README.md). `
-      + `Memory is resident memory (VmRSS) of each Kuzzle node 2 s before the subscriptions and 5 s after them; Redis: INFO used_memory.\n\n`
+      + `Memory of each Kuzzle node 2 s before the subscriptions and 5 s after them: resident memory (VmRSS), then the live heap `
+      + `(V8 heap used + external memory) right after two full garbage collections (bench/heap-probe.ts); Redis: INFO used_memory.\n\n`
       + `${lines.join('\n')}\n`);
   }
 }

@@ -183,6 +183,15 @@ export interface NodeHandle extends Omit<KuzzleNodeHandle, 'output'> {
   bootMs: number;
 }
 
+/** process.memoryUsage() of a node right after two full garbage collections, bytes */
+export interface CollectedMemory {
+  heapUsed: number;
+  /** C++ objects bound to JavaScript ones (Buffers included) */
+  external: number;
+  arrayBuffers: number;
+  rss: number;
+}
+
 export interface StackOptions {
   variant: Variant;
   nodes: number;
@@ -198,6 +207,7 @@ export class BenchStack {
   private redis: RedisServer | null = null;
   private es: EsStandin | null = null;
   private preload = '';
+  private heapProbe = '';
   private enabledDir = '';
   private kuzzleDir = KUZZLE_DIR;
   /** native cluster: the 0mq ports every node uses (on its own 127.0.0.x), sync then command */
@@ -227,6 +237,7 @@ export class BenchStack {
     else {
       this.preload = writePreload(this.options.workDir);
     }
+    this.heapProbe = writePreload(this.options.workDir, 'heap-probe');
     this.enabledDir = path.join(this.options.workDir, 'plugins-enabled');
     fs.mkdirSync(this.enabledDir, { recursive: true });
     if (this.variant === 'ours') {
@@ -292,6 +303,7 @@ export class BenchStack {
       kuzzle_services__storageEngine__client__node: (this.es as EsStandin).url,
     };
     delete env.DEBUG;
+    env.BENCH_HEAP_DIR = this.options.workDir;
     if (isNative(this.variant)) {
       Object.assign(env, {
         BENCH_NATIVE_CLUSTER_IP: nativeClusterIp(node.index),
@@ -329,7 +341,7 @@ export class BenchStack {
   /** spawns node `index` and waits for its health route to answer 200 (bounded) */
   async startNode (index: number, timeout = 120000): Promise<number> {
     const node = this.nodes[index];
-    const args = [...(this.options.nodeArgs || []), '-r', this.preload, path.join(this.kuzzleDir, 'bin', 'start-kuzzle-server')];
+    const args = [...(this.options.nodeArgs || []), '-r', this.preload, '-r', this.heapProbe, path.join(this.kuzzleDir, 'bin', 'start-kuzzle-server')];
     if (this.variant === 'bundled') {
       args.push('--enable-plugins', BUNDLED_PLUGIN);
     }
@@ -384,6 +396,24 @@ export class BenchStack {
       result.set(redis.pid, 'redis');
     }
     return result;
+  }
+
+  /**
+   * A node's memory after two full garbage collections (bench/heap-probe.ts);
+   * null if it did not write it within `timeout` ms.
+   */
+  async collectedMemory (pid: number, timeout = 30000): Promise<CollectedMemory | null> {
+    const file = path.join(this.options.workDir, `heap-${pid}.json`);
+    fs.rmSync(file, { force: true });
+    process.kill(pid, 'SIGUSR2');
+    const deadline = Date.now() + timeout;
+    while (Date.now() < deadline) {
+      await sleep(100);
+      if (fs.existsSync(file)) {
+        return JSON.parse(fs.readFileSync(file, 'utf8')) as CollectedMemory;
+      }
+    }
+    return null;
   }
 
   pids (): Map<number, number> {
