@@ -26,6 +26,7 @@ import { RateClients, closeRateClients, openRateClients } from './scenarios';
 import type { Ctx } from './scenarios';
 import { RedisCounter } from './metrics';
 import { kill, track, waitExit } from '../test/support/processes';
+import { parseOptions, positiveInteger } from './options';
 import { BenchStack, VARIANT_LABEL, Variant, isCluster, runMain, sleep, variantList } from './stack';
 
 interface Options {
@@ -49,45 +50,23 @@ function parseArgs (argv: string[]): Options {
   const options: Options = {
     coldMs: 5000, cpuProf: false, keep: false, only: ['ours', 'single'], out: null, perf: null, publisherNode: null, report: null, rates: [1000, 3000], rounds: 3, warmMs: 5000,
   };
-  for (const arg of argv) {
-    const [key, value] = arg.split('=');
-    if (key === '--only' && value) {
-      options.only = variantList(value);
-    }
-    else if (key === '--rates' && value) {
-      options.rates = value.split(',').map(Number);
-    }
-    else if (key === '--rounds' && value) {
-      options.rounds = Number(value);
-    }
-    else if (key === '--cold-ms' && value) {
-      options.coldMs = Number(value);
-    }
-    else if (key === '--warm-ms' && value) {
-      options.warmMs = Number(value);
-    }
-    else if (key === '--out' && value) {
-      options.out = path.resolve(value);
-    }
-    else if (key === '--keep') {
-      options.keep = true;
-    }
-    else if (key === '--publisher-node' && value) {
-      options.publisherNode = Number(value);
-    }
-    else if (key === '--report' && value) {
-      options.report = path.resolve(value);
-    }
-    else if (key === '--perf' && value) {
-      options.perf = path.resolve(value);
-    }
-    else if (key === '--cpu-prof') {
-      options.cpuProf = true;
-    }
-    else {
-      throw new Error(`unknown option ${arg}`);
-    }
-  }
+  parseOptions(argv, {
+    flags: {
+      '--cpu-prof': () => { options.cpuProf = true; },
+      '--keep': () => { options.keep = true; },
+    },
+    values: {
+      '--cold-ms': (value, key) => { options.coldMs = positiveInteger(key, value); },
+      '--only': value => { options.only = variantList(value); },
+      '--out': value => { options.out = path.resolve(value); },
+      '--perf': value => { options.perf = path.resolve(value); },
+      '--publisher-node': value => { options.publisherNode = Number(value); },
+      '--rates': (value, key) => { options.rates = value.split(',').map(rate => positiveInteger(key, rate)); },
+      '--report': value => { options.report = path.resolve(value); },
+      '--rounds': (value, key) => { options.rounds = positiveInteger(key, value); },
+      '--warm-ms': (value, key) => { options.warmMs = positiveInteger(key, value); },
+    },
+  });
   return options;
 }
 

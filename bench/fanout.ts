@@ -20,7 +20,8 @@ import * as path from 'path';
 import { COLLECTION, Client, INDEX, connect, disconnectAll, now } from './clients';
 import { CpuMonitor, CpuUsage, cpuMsPer, kuzzleTotal } from './cpu';
 import { LatencySummary, medianSpread, summarize } from './metrics';
-import { BenchStack, VARIANT_LABEL, Variant, isCluster, positiveInteger, runMain, sleep, variantList } from './stack';
+import { parseOptions, positiveInteger } from './options';
+import { BenchStack, VARIANT_LABEL, Variant, isCluster, runMain, sleep, variantList } from './stack';
 
 interface Options {
   only: Variant[];
@@ -37,33 +38,17 @@ function parseArgs (argv: string[]): Options {
   const options: Options = {
     cpuProf: null, durationMs: 10000, only: ['ours', 'native', 'single'], out: null, perNode: 50, rate: 100, rounds: 3,
   };
-  for (const arg of argv) {
-    const [key, value] = arg.split('=');
-    if (key === '--only' && value) {
-      options.only = variantList(value);
-    }
-    else if (key === '--per-node' && value) {
-      options.perNode = positiveInteger(key, value);
-    }
-    else if (key === '--rate' && value) {
-      options.rate = positiveInteger(key, value);
-    }
-    else if (key === '--duration' && value) {
-      options.durationMs = positiveInteger(key, value);
-    }
-    else if (key === '--rounds' && value) {
-      options.rounds = positiveInteger(key, value);
-    }
-    else if (key === '--out' && value) {
-      options.out = path.resolve(value);
-    }
-    else if (key === '--cpu-prof' && value) {
-      options.cpuProf = path.resolve(value);
-    }
-    else {
-      throw new Error(`unknown option ${arg}`);
-    }
-  }
+  parseOptions(argv, {
+    values: {
+      '--cpu-prof': value => { options.cpuProf = path.resolve(value); },
+      '--duration': (value, key) => { options.durationMs = positiveInteger(key, value); },
+      '--only': value => { options.only = variantList(value); },
+      '--out': value => { options.out = path.resolve(value); },
+      '--per-node': (value, key) => { options.perNode = positiveInteger(key, value); },
+      '--rate': (value, key) => { options.rate = positiveInteger(key, value); },
+      '--rounds': (value, key) => { options.rounds = positiveInteger(key, value); },
+    },
+  });
   return options;
 }
 

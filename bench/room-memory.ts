@@ -15,7 +15,7 @@ import * as path from 'path';
 import { decode, encode } from '../lib/cluster/messages';
 import { RoomRegistry } from '../lib/cluster/roomRegistry';
 import { nativeCacheDir } from './native';
-import { positiveInteger } from './stack';
+import { parseOptions, positiveInteger } from './options';
 
 interface Normalized { id: string; index: string; collection: string; normalized: unknown[] }
 interface Koncorde3 {
@@ -103,15 +103,7 @@ function koncorde4 (): Koncorde4 | null {
 
 async function main (): Promise<void> {
   let rooms = 50000;
-  for (const arg of process.argv.slice(2)) {
-    const [key, value] = arg.split('=');
-    if (key === '--rooms') {
-      rooms = positiveInteger(key, value);
-    }
-    else {
-      throw new Error(`unknown option ${arg} (--rooms=N)`);
-    }
-  }
+  parseOptions(process.argv.slice(2), { values: { '--rooms': (value, key) => { rooms = positiveInteger(key, value); } } });
 
   const single3 = koncorde3();
   const rows: Array<[string, string]> = [

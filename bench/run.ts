@@ -26,6 +26,7 @@ import {
   Ctx, Holders, RateEntry, closeRateClients, clusterCounters, counterDelta, failure, fanout, join, latency, openHolders,
   openRateClients, subscriptions, throughput,
 } from './scenarios';
+import { parseOptions } from './options';
 import { BenchStack, ROOT, VARIANTS, VARIANT_LABEL, Variant, isCluster, runMain, sleep, variantList } from './stack';
 
 interface Options {
@@ -44,36 +45,26 @@ function parseArgs (argv: string[]): Options {
     cpuProf: null, fanoutOnly: false, keep: false, only: [...VARIANTS], out: path.join(ROOT, 'bench', 'results'), quick: false,
     report: null, skipNotifications: false,
   };
-  for (const arg of argv) {
-    const [key, value] = arg.split('=');
-    if (key === '--quick') {
-      options.quick = true;
-    }
-    else if (key === '--keep') {
-      options.keep = true;
-    }
-    else if (key === '--fanout-only') {
-      options.fanoutOnly = true;
-    }
-    else if (key === '--skip-notifications') {
-      options.skipNotifications = true;
-    }
-    else if (key === '--only' && value) {
-      options.only = variantList(value);
-    }
-    else if (key === '--out' && value) {
-      options.out = path.resolve(value);
-    }
-    else if (key === '--report' && value) {
-      options.report = path.resolve(value);
-    }
-    else if (key === '--cpu-prof' && value && value in VARIANT_LABEL) {
-      options.cpuProf = value as Variant;
-    }
-    else {
-      throw new Error(`unknown option ${arg}`);
-    }
-  }
+  parseOptions(argv, {
+    flags: {
+      '--fanout-only': () => { options.fanoutOnly = true; },
+      '--keep': () => { options.keep = true; },
+      '--quick': () => { options.quick = true; },
+      '--skip-notifications': () => { options.skipNotifications = true; },
+    },
+    values: {
+      '--cpu-prof': (value, key) => {
+        const variants = variantList(value);
+        if (variants.length !== 1) {
+          throw new Error(`${key}: expected one column, got ${value}`);
+        }
+        options.cpuProf = variants[0];
+      },
+      '--only': value => { options.only = variantList(value); },
+      '--out': value => { options.out = path.resolve(value); },
+      '--report': value => { options.report = path.resolve(value); },
+    },
+  });
   return options;
 }
 

@@ -26,7 +26,8 @@ import { RedisCounter, residentBytes } from './metrics';
 import {
   Ctx, FailureResult, JoinResult, SubscriptionResult, closeRateClients, failure, join, latency, openHolders, openRateClients, subscriptions,
 } from './scenarios';
-import { BenchStack, VARIANT_LABEL, Variant, isCluster, positiveInteger, runMain, sleep, variantList } from './stack';
+import { parseOptions, positiveInteger } from './options';
+import { BenchStack, VARIANT_LABEL, Variant, isCluster, runMain, sleep, variantList } from './stack';
 
 interface Options {
   only: Variant[];
@@ -41,31 +42,16 @@ interface Options {
 
 function parseArgs (argv: string[]): Options {
   const options: Options = { keep: false, nodeArgs: [], only: ['ours', 'native', 'single'], out: null, rate: 1000, subscriptions: 100000 };
-  for (const arg of argv) {
-    // the value may hold '=' itself (--node-args=--max-old-space-size=4096)
-    const [key, value] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, ''];
-    if (key === '--only' && value) {
-      options.only = variantList(value);
-    }
-    else if (key === '--subscriptions' && value) {
-      options.subscriptions = positiveInteger(key, value);
-    }
-    else if (key === '--rate' && value) {
-      options.rate = positiveInteger(key, value);
-    }
-    else if (key === '--node-args' && value) {
-      options.nodeArgs = value.split(',');
-    }
-    else if (key === '--keep') {
-      options.keep = true;
-    }
-    else if (key === '--out' && value) {
-      options.out = path.resolve(value);
-    }
-    else {
-      throw new Error(`unknown option ${arg}`);
-    }
-  }
+  parseOptions(argv, {
+    flags: { '--keep': () => { options.keep = true; } },
+    values: {
+      '--node-args': value => { options.nodeArgs = value.split(','); },
+      '--only': value => { options.only = variantList(value); },
+      '--out': value => { options.out = path.resolve(value); },
+      '--rate': (value, key) => { options.rate = positiveInteger(key, value); },
+      '--subscriptions': (value, key) => { options.subscriptions = positiveInteger(key, value); },
+    },
+  });
   return options;
 }
 

@@ -53,15 +53,6 @@ export function variantList (value: string): Variant[] {
   return variants;
 }
 
-/** the value of a numeric option; throws unless it is a positive integer */
-export function positiveInteger (option: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) {
-    throw new Error(`${option}: expected a positive integer, got ${value}`);
-  }
-  return n;
-}
-
 export const isNative = (variant: Variant): boolean => variant === 'native' || variant === 'native-single';
 
 /** 3 nodes (and the join and failure measurements) */

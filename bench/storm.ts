@@ -18,7 +18,8 @@ import * as path from 'path';
 import { COLLECTION, Client, INDEX, connect, disconnectAll, now } from './clients';
 import { CpuMonitor, CpuUsage, cpuMsPer, kuzzleTotal } from './cpu';
 import { medianSpread } from './metrics';
-import { BenchStack, VARIANT_LABEL, Variant, isCluster, positiveInteger, runMain, sleep, variantList } from './stack';
+import { parseOptions, positiveInteger } from './options';
+import { BenchStack, VARIANT_LABEL, Variant, isCluster, runMain, sleep, variantList } from './stack';
 
 interface Options {
   only: Variant[];
@@ -31,30 +32,16 @@ interface Options {
 
 function parseArgs (argv: string[]): Options {
   const options: Options = { clients: 30, inFlight: 10, only: ['ours', 'native'], out: null, rounds: 1, subscriptions: 6000 };
-  for (const arg of argv) {
-    const [key, value] = arg.split('=');
-    if (key === '--only' && value) {
-      options.only = variantList(value);
-    }
-    else if (key === '--subscriptions' && value) {
-      options.subscriptions = positiveInteger(key, value);
-    }
-    else if (key === '--clients' && value) {
-      options.clients = positiveInteger(key, value);
-    }
-    else if (key === '--rounds' && value) {
-      options.rounds = positiveInteger(key, value);
-    }
-    else if (key === '--in-flight' && value) {
-      options.inFlight = positiveInteger(key, value);
-    }
-    else if (key === '--out' && value) {
-      options.out = path.resolve(value);
-    }
-    else {
-      throw new Error(`unknown option ${arg}`);
-    }
-  }
+  parseOptions(argv, {
+    values: {
+      '--clients': (value, key) => { options.clients = positiveInteger(key, value); },
+      '--in-flight': (value, key) => { options.inFlight = positiveInteger(key, value); },
+      '--only': value => { options.only = variantList(value); },
+      '--out': value => { options.out = path.resolve(value); },
+      '--rounds': (value, key) => { options.rounds = positiveInteger(key, value); },
+      '--subscriptions': (value, key) => { options.subscriptions = positiveInteger(key, value); },
+    },
+  });
   return options;
 }
 

@@ -16,6 +16,7 @@ import * as path from 'path';
 
 import { COLLECTION, Client, INDEX, connect, disconnectAll } from './clients';
 import { processTicks } from './cpu';
+import { parseOptions, positiveInteger } from './options';
 import { BenchStack, Variant, runMain, sleep } from './stack';
 
 const CONNECTIONS = 12;
@@ -87,19 +88,12 @@ async function measure (variant: Variant, spread: boolean, count: number, profil
 async function main (): Promise<void> {
   let count = 8000;
   let profiles: string | null = null;
-  for (const arg of process.argv.slice(2)) {
-    const subscriptions = /^--subscriptions=(\d+)$/.exec(arg);
-    const cpuProf = /^--cpu-prof=(.+)$/.exec(arg);
-    if (subscriptions) {
-      count = Number(subscriptions[1]);
-    }
-    else if (cpuProf) {
-      profiles = path.resolve(cpuProf[1]);
-    }
-    else {
-      throw new Error(`unknown option ${arg} (--subscriptions=N, --cpu-prof=DIR)`);
-    }
-  }
+  parseOptions(process.argv.slice(2), {
+    values: {
+      '--cpu-prof': value => { profiles = path.resolve(value); },
+      '--subscriptions': (value, key) => { count = positiveInteger(key, value); },
+    },
+  });
   console.log(`${count} subscriptions with distinct filters, ${CONNECTIONS} connections x ${IN_FLIGHT_PER_CONNECTION} in flight, after ${WARM_UP} to warm up; ${os.cpus().length} cores\n`);
   console.log('| run | seconds | CPU ms per subscription, node 1 / 2 / 3 | all nodes | bench clients |');
   console.log('| --- | --- | --- | --- | --- |');

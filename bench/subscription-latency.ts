@@ -8,30 +8,22 @@
  */
 import { connect } from './clients';
 import { summarize } from './metrics';
-import { positiveInteger } from './stack';
+import { parseOptions, positiveInteger } from './options';
 
 const INDEX = 'latency';
 const COLLECTION = 'subscriptions';
 
 async function main (): Promise<void> {
   const options = { count: 400, port: 7513, warmUp: 100 };
-  for (const arg of process.argv.slice(2)) {
-    const [key, value] = arg.split('=');
-    if (key === '--port') {
-      options.port = positiveInteger(key, value);
-    }
-    else if (key === '--count') {
-      options.count = positiveInteger(key, value);
-    }
-    else if (key === '--warm-up') {
-      options.warmUp = Number(value);
-      if (!Number.isInteger(options.warmUp) || options.warmUp < 0 || options.warmUp >= options.count) {
-        throw new Error('--warm-up: expected an integer from 0 to --count - 1');
-      }
-    }
-    else {
-      throw new Error(`unknown option ${arg} (--port=P, --count=N, --warm-up=N)`);
-    }
+  parseOptions(process.argv.slice(2), {
+    values: {
+      '--count': (value, key) => { options.count = positiveInteger(key, value); },
+      '--port': (value, key) => { options.port = positiveInteger(key, value); },
+      '--warm-up': value => { options.warmUp = Number(value); },
+    },
+  });
+  if (!Number.isInteger(options.warmUp) || options.warmUp < 0 || options.warmUp >= options.count) {
+    throw new Error('--warm-up: expected an integer from 0 to --count - 1');
   }
 
   const { kuzzle } = await connect(0, options.port);
