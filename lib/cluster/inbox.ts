@@ -2,9 +2,10 @@ import createDebug from 'debug';
 
 import type { Clock } from './clock';
 import type { Identity } from './identity';
+import { InvalidMessageError } from './invalid';
 import type { Logger } from './logger';
 import {
-  AckMessage, BROADCAST_TOPIC, DirectPayload, Envelope, HeartbeatPayload, InvalidMessageError,
+  AckMessage, BROADCAST_TOPIC, DirectPayload, Envelope, HeartbeatPayload,
   RouterRequest, Sequenced, SyncPayload, Unsequenced, decode, targetedTopics,
 } from './messages';
 import { PeerCounters, noCounters } from './peer';

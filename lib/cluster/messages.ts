@@ -1,22 +1,19 @@
 import { createHash } from 'crypto';
 
+import { COMPACT_VERSION, decodeCompact } from './compact';
+import { InvalidMessageError, Obj, fail, isObj } from './invalid';
+
 /**
  * Wire protocol between cluster nodes.
  *
  * Every frame body is a JSON envelope {v, t, from, ...}, but for compact
- * notifications (below). PUB/SUB messages are [topic, body, body…]; topic
+ * notifications (compact.ts). PUB/SUB messages are [topic, body, body…]; topic
  * "B" reaches every peer, a node topic only that node. Router requests are
  * single-part bodies.
  */
 
 /** the version of object envelopes: every node reads them */
 export const PROTOCOL_VERSION = 1;
-/**
- * Protocol 2 adds compact notifications, sent only to peers announcing they
- * read it (`protocol` in their hello and node info): a node of an earlier
- * release still gets version 1 envelopes, so a rolling upgrade loses nothing.
- */
-export const COMPACT_VERSION = 2;
 /** the newest protocol this node reads */
 export const READS_PROTOCOL = COMPACT_VERSION;
 
@@ -182,14 +179,6 @@ export type Envelope =
   | Unsequenced<HeartbeatPayload> | Unsequenced<AckMessage>
   | Unsequenced<HelloRequest> | Unsequenced<HelloReply> | Unsequenced<ReplayRequest> | Unsequenced<ReplayReply>;
 
-export class InvalidMessageError extends Error {
-  /** error kind, for counters */
-  constructor (readonly kind: 'malformed' | 'version' | 'type' | 'oversized', message: string) {
-    super(message);
-    this.name = 'InvalidMessageError';
-  }
-}
-
 /**
  * A string, not a Buffer: zeromq.js copies a string once and frees it on its
  * I/O thread, while it keeps a reference to a Buffer over 128 bytes, to be
@@ -216,123 +205,7 @@ export function encodeNotification (from: string, payload: DirectPayload, seq: n
 }
 
 // ---------------------------------------------------------------------------
-// compact notifications (protocol 2)
-//
-// A JSON array instead of an object: no key names, no `from` (a peer's PUB
-// socket has its own SUB socket here, which names the sender), and only the
-// request fields Kuzzle's DocumentNotification and UserNotification read:
-//   [2, "d", seq, rooms, scope, action, request, content]
-//   [2, "u", seq, room, scope, request, content]
-//   request: [requestId, timestamp, volatile, index, collection, controller, action, protocol]
-// (a document notification reads no request action, a user one no requestId: null)
-
-const COMPACT_DOCUMENT = 'd';
-const COMPACT_USER = 'u';
-
-type CompactRequest = [string | null, number | null, Record<string, unknown> | null,
-  string | null, string | null, string | null, string | null, string | null];
-
-function compactRequestOf ({ data, options }: NotificationRequest, kind: DirectPayload['t']): CompactRequest {
-  return [
-    kind === 'document' ? data.requestId ?? null : null,
-    data.timestamp ?? null,
-    data.volatile ?? null,
-    data.index ?? null,
-    data.collection ?? null,
-    data.controller ?? null,
-    kind === 'user' ? data.action ?? null : null,
-    options.connection?.protocol ?? null,
-  ];
-}
-
-/** like encodeNotification, for a peer reading protocol 2 */
-export function encodeCompactNotification (payload: DirectPayload, seq: number, content: string | undefined): string {
-  const head = payload.t === 'document'
-    ? [COMPACT_VERSION, COMPACT_DOCUMENT, seq, payload.rooms, payload.scope, payload.action, compactRequestOf(payload.request, 'document')]
-    : [COMPACT_VERSION, COMPACT_USER, seq, payload.room, payload.scope, compactRequestOf(payload.request, 'user')];
-  const json = JSON.stringify(head);
-  return `${json.slice(0, -1)},${content === undefined ? 'null' : content}]`;
-}
-
-function optional<T> (value: unknown, check: (v: unknown) => v is T, what: string): T | undefined {
-  if (value === null) {
-    return undefined;
-  }
-  if (!check(value)) {
-    return fail(`compact notification: ${what} is invalid`);
-  }
-  return value;
-}
-
-const isString = (v: unknown): v is string => typeof v === 'string';
-const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-
-function requestFromCompact (value: unknown): NotificationRequest {
-  if (!Array.isArray(value) || value.length !== 8) {
-    return fail('compact notification: request must be an array of 8');
-  }
-  const protocol = optional(value[7], isString, 'request protocol');
-  return {
-    data: {
-      action: optional(value[6], isString, 'request action'),
-      collection: optional(value[4], isString, 'request collection'),
-      controller: optional(value[5], isString, 'request controller'),
-      index: optional(value[3], isString, 'request index'),
-      requestId: optional(value[0], isString, 'request id'),
-      timestamp: optional(value[1], isNumber, 'request timestamp'),
-      volatile: optional(value[2], isObj, 'request volatile') ?? null,
-    },
-    options: { connection: { protocol: protocol ?? null } },
-  };
-}
-
-/** a compact notification from `sender`, as the envelope it stands for */
-function decodeCompact (parsed: unknown[], sender: string): Sequenced<DirectPayload> {
-  if (parsed[0] !== COMPACT_VERSION) {
-    throw new InvalidMessageError('version', `unsupported compact message version ${JSON.stringify(parsed[0])}`);
-  }
-  const [, kind, seq] = parsed;
-  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
-    return fail('compact notification: seq must be a non-negative integer');
-  }
-  const scope = parsed[4];
-  if (typeof scope !== 'string' || scope.length === 0) {
-    return fail('compact notification: scope must be a non-empty string');
-  }
-  if (kind === COMPACT_DOCUMENT && parsed.length === 8) {
-    const [, , , rooms, , action, request, content] = parsed;
-    if (!Array.isArray(rooms) || !rooms.every(isString)) {
-      return fail('compact notification: rooms must be an array of strings');
-    }
-    if (typeof action !== 'string' || action.length === 0) {
-      return fail('compact notification: action must be a non-empty string');
-    }
-    return {
-      action, content, from: sender, request: requestFromCompact(request), rooms, scope, seq, t: 'document', v: COMPACT_VERSION,
-    };
-  }
-  if (kind === COMPACT_USER && parsed.length === 7) {
-    const [, , , room, , request, content] = parsed;
-    if (typeof room !== 'string' || room.length === 0) {
-      return fail('compact notification: room must be a non-empty string');
-    }
-    return { content, from: sender, request: requestFromCompact(request), room, scope, seq, t: 'user', v: COMPACT_VERSION };
-  }
-  throw new InvalidMessageError('type', `unknown compact message ${JSON.stringify(kind)} of ${parsed.length} fields`);
-}
-
-// ---------------------------------------------------------------------------
 // validation
-
-type Obj = Record<string, unknown>;
-
-function isObj (value: unknown): value is Obj {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function fail (message: string): never {
-  throw new InvalidMessageError('malformed', message);
-}
 
 function str (o: Obj, key: string, optional = false): void {
   if (optional && o[key] === undefined) {

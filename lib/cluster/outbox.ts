@@ -1,9 +1,10 @@
 import type { Acks } from './acks';
+import { COMPACT_VERSION, encodeCompactNotification } from './compact';
 import type { Identity } from './identity';
 import type { ReplayBuffer } from './replayBuffer';
 import {
-  AckMessage, BROADCAST_TOPIC, COMPACT_VERSION, DirectPayload, HeartbeatPayload, SyncPayload,
-  compactTopic, encode, encodeCompactNotification, encodeNotification, nodeTopic,
+  AckMessage, BROADCAST_TOPIC, DirectPayload, HeartbeatPayload, SyncPayload,
+  compactTopic, encode, encodeNotification, nodeTopic,
 } from './messages';
 import type { ClusterTransport } from './transport';
 

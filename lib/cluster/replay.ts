@@ -4,10 +4,11 @@ import createDebug from 'debug';
 import type { HostLink } from './host';
 import type { Identity } from './identity';
 import type { Inbox } from './inbox';
+import { InvalidMessageError } from './invalid';
 import type { Logger } from './logger';
 import type { Membership } from './membership';
 import {
-  DirectPayload, InvalidMessageError, ReplayReply, ReplayRequest, Sequenced, Unsequenced, decode, encode,
+  DirectPayload, ReplayReply, ReplayRequest, Sequenced, Unsequenced, decode, encode,
 } from './messages';
 import type { Missing, Peer } from './peer';
 import type { ReplayBuffer } from './replayBuffer';

@@ -3,11 +3,12 @@ import sinon from 'sinon';
 
 import { DEFAULT_REPLAY, DEFAULT_TIMERS, Timers, resolveBinding } from '../../../lib/config';
 import { Acks } from '../../../lib/cluster/acks';
+import { COMPACT_VERSION } from '../../../lib/cluster/compact';
 import { Handshake } from '../../../lib/cluster/handshake';
 import { Identity } from '../../../lib/cluster/identity';
 import { Membership, MembershipListener } from '../../../lib/cluster/membership';
 import {
-  COMPACT_VERSION, HeartbeatPayload, HelloRequest, PROTOCOL_VERSION, READS_PROTOCOL, Unsequenced, decode,
+  HeartbeatPayload, HelloRequest, PROTOCOL_VERSION, READS_PROTOCOL, Unsequenced, decode,
 } from '../../../lib/cluster/messages';
 import { Outbox } from '../../../lib/cluster/outbox';
 import type { Peer } from '../../../lib/cluster/peer';

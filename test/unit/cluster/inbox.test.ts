@@ -2,11 +2,12 @@ import should from 'should';
 import sinon from 'sinon';
 
 import type { Binding } from '../../../lib/config';
+import { encodeCompactNotification } from '../../../lib/cluster/compact';
 import { Identity } from '../../../lib/cluster/identity';
 import { Inbox } from '../../../lib/cluster/inbox';
 import {
   AckMessage, BROADCAST_TOPIC, DirectPayload, HeartbeatPayload, PROTOCOL_VERSION, Payload, Sequenced, SyncPayload, Unsequenced,
-  compactTopic, encode, encodeCompactNotification, nodeTopic,
+  compactTopic, encode, nodeTopic,
 } from '../../../lib/cluster/messages';
 import { Peer } from '../../../lib/cluster/peer';
 import { FakeClock } from '../../support/fakeClock';

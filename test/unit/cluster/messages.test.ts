@@ -1,8 +1,9 @@
 import should from 'should';
 
+import { COMPACT_VERSION, encodeCompactNotification } from '../../../lib/cluster/compact';
+import { InvalidMessageError } from '../../../lib/cluster/invalid';
 import {
-  COMPACT_VERSION, DirectPayload, InvalidMessageError, PROTOCOL_VERSION, Payload, READS_PROTOCOL, compactTopic, decode, encode,
-  encodeCompactNotification, encodeNotification, nodeTopic, ownTopics, readsProtocol,
+  DirectPayload, PROTOCOL_VERSION, Payload, READS_PROTOCOL, compactTopic, decode, encode, encodeNotification, nodeTopic, ownTopics, readsProtocol,
 } from '../../../lib/cluster/messages';
 
 /** what a receiver gets for an encoded envelope */
@@ -139,96 +140,23 @@ describe('messages', () => {
     should(compactTopic('n1')).have.length(17);
   });
 
-  describe('compact notifications (protocol 2)', () => {
-    const request = {
-      data: {
-        _id: 'doc', action: 'publish', collection: 'c', controller: 'realtime', index: 'i', requestId: 'rid', timestamp: 5, volatile: { sdk: 'x' },
-      },
-      options: { connection: { id: 'connection', protocol: 'websocket' } },
+  it('encodes a notification around its content, encoded once for every destination', () => {
+    const payload: DirectPayload = {
+      action: 'create', content: { _id: 'd', n: 1 }, request: { data: { index: 'i' }, options: {} }, rooms: ['r1'], scope: 'in', t: 'document',
     };
-    const document: DirectPayload = { action: 'publish', content: { _source: { a: 1 } }, request, rooms: ['r1', 'r2'], scope: 'in', t: 'document' };
-    const user: DirectPayload = { content: { count: 3 }, request, room: 'r1', scope: 'out', t: 'user' };
-    const compact = (payload: DirectPayload, seq = 7): Buffer =>
-      Buffer.from(encodeCompactNotification(payload, seq, JSON.stringify(payload.content)));
+    should(decode(Buffer.from(encodeNotification('n1', payload, 3, JSON.stringify(payload.content))), MAX))
+      .eql({ ...payload, from: 'n1', seq: 3, v: PROTOCOL_VERSION });
+    const bare = decode(Buffer.from(encodeNotification('n1', { ...payload, content: undefined }, 4, undefined)), MAX);
+    should(bare).match({ rooms: ['r1'], seq: 4, t: 'document' }).and.not.have.property('content');
+  });
 
-    it('carry what Kuzzle\'s notifications read of the request, and name their sender from the socket', () => {
-      should(decode(compact(document), MAX, 'n1')).eql({
-        action: 'publish', content: { _source: { a: 1 } }, from: 'n1',
-        request: {
-          data: {
-            action: undefined, collection: 'c', controller: 'realtime', index: 'i', requestId: 'rid', timestamp: 5, volatile: { sdk: 'x' },
-          },
-          options: { connection: { protocol: 'websocket' } },
-        },
-        rooms: ['r1', 'r2'], scope: 'in', seq: 7, t: 'document', v: COMPACT_VERSION,
-      });
-      should(decode(compact(user), MAX, 'n1')).eql({
-        content: { count: 3 }, from: 'n1',
-        request: {
-          data: {
-            action: 'publish', collection: 'c', controller: 'realtime', index: 'i', requestId: undefined, timestamp: 5, volatile: { sdk: 'x' },
-          },
-          options: { connection: { protocol: 'websocket' } },
-        },
-        room: 'r1', scope: 'out', seq: 7, t: 'user', v: COMPACT_VERSION,
-      });
-    });
-
-    it('rebuild missing request fields as protocol 1 does', () => {
-      const bare: DirectPayload = { ...document, content: undefined, request: { data: {}, options: {} } };
-      should(decode(compact(bare), MAX, 'n1')).match({
-        content: null,
-        request: {
-          data: { collection: undefined, controller: undefined, requestId: undefined, timestamp: undefined, volatile: null },
-          options: { connection: { protocol: null } },
-        },
-      });
-    });
-
-    it('are shorter than protocol 1 envelopes by the key names, the sender and the unread request fields', () => {
-      const content = JSON.stringify(document.content);
-      const v1 = encodeNotification('9b2f1c4e-0e1a-4c55-9d7a-2f9f0c1d2e3f', document, 7, content);
-      const v2 = encodeCompactNotification(document, 7, content);
-      should(v1.length - v2.length).be.above(200);
-    });
-
-    it('are valid only from a known sender (a peer\'s PUB socket or its replay reply)', () => {
-      should(kindOf(compact(document))).equal('malformed');
-      should(kindOf(compact(document), 'n1')).equal('valid');
-    });
-
-    it('are checked field by field', () => {
-      const valid = JSON.parse(compact(document).toString()) as unknown[];
-      const variant = (index: number, value: unknown): string => {
-        const copy = [...valid];
-        copy[index] = value;
-        return JSON.stringify(copy);
-      };
-      const requestVariant = (index: number, value: unknown): string => {
-        const copy = [...(valid[6] as unknown[])];
-        copy[index] = value;
-        return variant(6, copy);
-      };
-      should(kindOf(variant(0, 3), 'n1')).equal('version');
-      should(kindOf(variant(1, 'x'), 'n1')).equal('type');
-      should(kindOf(JSON.stringify(valid.slice(0, 7)), 'n1')).equal('type');
-      should(kindOf(variant(2, -1), 'n1')).equal('malformed');
-      should(kindOf(variant(2, 'seven'), 'n1')).equal('malformed');
-      should(kindOf(variant(3, 'r1'), 'n1')).equal('malformed');
-      should(kindOf(variant(3, [1]), 'n1')).equal('malformed');
-      should(kindOf(variant(4, ''), 'n1')).equal('malformed');
-      should(kindOf(variant(5, 3), 'n1')).equal('malformed');
-      should(kindOf(variant(6, {}), 'n1')).equal('malformed');
-      should(kindOf(requestVariant(0, 1), 'n1')).equal('malformed');
-      should(kindOf(requestVariant(1, 'now'), 'n1')).equal('malformed');
-      should(kindOf(requestVariant(2, []), 'n1')).equal('malformed');
-      should(kindOf(requestVariant(7, {}), 'n1')).equal('malformed');
-      should(kindOf(variant(6, [...(valid[6] as unknown[]), null]), 'n1')).equal('malformed');
-
-      const validUser = JSON.parse(compact(user).toString()) as unknown[];
-      validUser[3] = '';
-      should(kindOf(JSON.stringify(validUser), 'n1')).equal('malformed');
-      should(kindOf('[]', 'n1')).equal('version');
-    });
+  it('reads a JSON array as a compact notification, valid only from a known sender (a peer\'s PUB socket or its replay reply)', () => {
+    const document: DirectPayload = {
+      action: 'publish', content: { a: 1 }, request: { data: {}, options: {} }, rooms: ['r1'], scope: 'in', t: 'document',
+    };
+    const frame = Buffer.from(encodeCompactNotification(document, 7, JSON.stringify(document.content)));
+    should(kindOf(frame)).equal('malformed');
+    should(decode(frame, MAX, 'n1')).match({ from: 'n1', rooms: ['r1'], seq: 7, t: 'document', v: COMPACT_VERSION });
+    should(kindOf(Buffer.alloc(MAX + 1, ' '), 'n1')).equal('oversized');
   });
 });

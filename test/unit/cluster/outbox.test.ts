@@ -3,9 +3,10 @@ import sinon from 'sinon';
 
 import type { Binding } from '../../../lib/config';
 import { Acks } from '../../../lib/cluster/acks';
+import { COMPACT_VERSION } from '../../../lib/cluster/compact';
 import { Identity } from '../../../lib/cluster/identity';
 import {
-  BROADCAST_TOPIC, COMPACT_VERSION, DirectPayload, Envelope, PROTOCOL_VERSION, compactTopic, decode, nodeTopic,
+  BROADCAST_TOPIC, DirectPayload, Envelope, PROTOCOL_VERSION, compactTopic, decode, nodeTopic,
 } from '../../../lib/cluster/messages';
 import { Outbox } from '../../../lib/cluster/outbox';
 import { ReplayBuffer } from '../../../lib/cluster/replayBuffer';

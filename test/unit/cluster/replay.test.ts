@@ -2,13 +2,14 @@ import should from 'should';
 import sinon from 'sinon';
 
 import type { Binding } from '../../../lib/config';
+import { encodeCompactNotification } from '../../../lib/cluster/compact';
 import { HostLink } from '../../../lib/cluster/host';
 import type { ClusterHost } from '../../../lib/cluster/host';
 import { Identity } from '../../../lib/cluster/identity';
 import { Inbox } from '../../../lib/cluster/inbox';
 import { Membership } from '../../../lib/cluster/membership';
 import {
-  DirectPayload, PROTOCOL_VERSION, ReplayRequest, Sequenced, Unsequenced, decode, encode, encodeCompactNotification,
+  DirectPayload, PROTOCOL_VERSION, ReplayRequest, Sequenced, Unsequenced, decode, encode,
 } from '../../../lib/cluster/messages';
 import { Peer } from '../../../lib/cluster/peer';
 import { Replay } from '../../../lib/cluster/replay';
