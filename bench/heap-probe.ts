@@ -24,7 +24,10 @@ if (!dir) {
 }
 
 v8.setFlagsFromString('--expose-gc');
-const collect = vm.runInNewContext('gc') as () => void;
+const collect: unknown = vm.runInNewContext('gc');
+if (typeof collect !== 'function') {
+  throw new Error('bench heap probe: no gc() even with --expose-gc');
+}
 
 process.on('SIGUSR2', () => {
   collect();
