@@ -201,6 +201,19 @@ async function scale (variant: Variant, workRoot: string, options: Options): Pro
 
 const MiB = 2 ** 20;
 
+/**
+ * Bytes per subscription, per node; flagged when the bulk never converged:
+ * a cluster in that state may have dropped subscriptions since (native
+ * 2.33.1 did, its clients disconnected), and its memory then says nothing.
+ */
+function perNodeBytes (r: ScaleResult, perNode: Record<string, number> | undefined): string | null {
+  if (!perNode) {
+    return null;
+  }
+  const figures = Object.entries(perNode).map(([k, v]) => `${k} ${v}`).join(', ');
+  return r.subscriptions?.bulk.convergedMs === null ? `not valid, the bulk never converged (${figures})` : figures;
+}
+
 function report (results: ScaleResult[], options: Options): string[] {
   const lat = (x: RateResult | null): string | null => (x ? `${x.latencyMs.p50} / ${x.latencyMs.p95} / ${x.latencyMs.p99} (lost ${x.lost})` : null);
   const single = (s: SubscriptionResult | null, which: 'first' | 'after'): string | null => {
@@ -231,11 +244,11 @@ function report (results: ScaleResult[], options: Options): string[] {
     ['Kuzzle node resident memory, before -> with them', ({ memoryAfter: after, memoryBefore: before }) => (before && after
       ? Object.entries(after.nodes).map(([k, bytes]) => `${k}: ${(before.nodes[k] / MiB).toFixed(0)} -> ${(bytes / MiB).toFixed(0)} MiB`).join('; ')
       : null)],
-    ['resident bytes per subscription, per node', r => (r.bytesPerSubscription ? Object.entries(r.bytesPerSubscription.perNode).map(([k, v]) => `${k} ${v}`).join(', ') : null)],
+    ['resident bytes per subscription, per node', r => perNodeBytes(r, r.bytesPerSubscription?.perNode)],
     ['live heap after a full GC, before -> with them', ({ memoryAfter: after, memoryBefore: before }) => (before && after
       ? Object.entries(after.collected).map(([k, bytes]) => `${k}: ${(before.collected[k] / MiB).toFixed(0)} -> ${(bytes / MiB).toFixed(0)} MiB`).join('; ')
       : null)],
-    ['live heap bytes per subscription, per node', r => (r.bytesPerSubscription ? Object.entries(r.bytesPerSubscription.collectedPerNode).map(([k, v]) => `${k} ${v}`).join(', ') : null)],
+    ['live heap bytes per subscription, per node', r => perNodeBytes(r, r.bytesPerSubscription?.collectedPerNode)],
     ['Redis used_memory, before -> with them (bytes per subscription)', r => (r.memoryBefore && r.memoryAfter && r.bytesPerSubscription
       ? `${(r.memoryBefore.redisUsed / MiB).toFixed(1)} -> ${(r.memoryAfter.redisUsed / MiB).toFixed(1)} MiB (${r.bytesPerSubscription.redis})`
       : null)],
