@@ -31,8 +31,6 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as v8 from 'v8';
-import * as vm from 'vm';
 
 import { ReplayBuffer } from '../lib/cluster/replayBuffer';
 import { DEFAULT_REPLAY } from '../lib/config';
@@ -40,6 +38,7 @@ import { DirectPayload, encodeNotification } from '../lib/cluster/messages';
 import { systemClock } from '../lib/cluster/clock';
 import { CoreNode, converged, eventually, meshOf } from '../test/support/coreNode';
 import { killAll } from '../test/support/processes';
+import { collectGarbage } from '../test/support/gc';
 import { RedisServer } from '../test/support/redisServer';
 import type { RoomFilter } from '../lib/cluster/messages';
 import { processTicks } from './cpu';
@@ -68,17 +67,6 @@ function parseArgs (argv: string[]): Options {
 const filter: RoomFilter = { collection: 'bench', filters: [[{ exists: 'n' }]], index: 'replay' };
 const MS_PER_TICK = 10;
 const MiB = 1024 * 1024;
-
-/** a full garbage collection, without --expose-gc on the command line */
-function gc (): void {
-  v8.setFlagsFromString('--expose-gc');
-  const collect: unknown = vm.runInNewContext('gc');
-  if (typeof collect !== 'function') {
-    throw new Error('no gc() even with --expose-gc');
-  }
-  collect();
-  collect();
-}
 
 function isMemoryUsage (value: unknown): value is NodeJS.MemoryUsage {
   return typeof value === 'object' && value !== null && 'heapUsed' in value && typeof value.heapUsed === 'number'
@@ -113,7 +101,7 @@ function envelope (seq: number, contentBytes: number): string {
 function bufferMemory (contentBytes: number): BufferMemory {
   const buffer = new ReplayBuffer(systemClock, DEFAULT_REPLAY);
   const count = DEFAULT_REPLAY.maxMessages + 100;
-  gc();
+  collectGarbage();
   const before = process.memoryUsage().heapUsed;
   let sentBytes = 0;
   for (let seq = 1; seq <= count; seq++) {
@@ -122,7 +110,7 @@ function bufferMemory (contentBytes: number): BufferMemory {
     sentBytes += Buffer.from(body).length;
     buffer.keep('peer', seq, body);
   }
-  gc();
+  collectGarbage();
   const heapGrowth = process.memoryUsage().heapUsed - before;
   const size = buffer.size('peer');
 

@@ -5,7 +5,7 @@
  * single node registers itself (Kuzzle 2.10.4's Koncorde 3.0.0, and 2.33.1's
  * Koncorde 4 when the native bench's cache holds it).
  *
- *   node --expose-gc -r ts-node/register/transpile-only bench/room-memory.ts [--rooms=50000]
+ *   node -r ts-node/register/transpile-only bench/room-memory.ts [--rooms=50000]
  *
  * Filters as the scale bench makes them: { equals: { sub: "bulk-<n>" } }.
  */
@@ -14,6 +14,7 @@ import * as path from 'path';
 
 import { decode, encode } from '../lib/cluster/messages';
 import { RoomRegistry } from '../lib/cluster/roomRegistry';
+import { collectGarbage } from '../test/support/gc';
 import { nativeCacheDir } from './native';
 import { parseOptions, positiveInteger } from './options';
 
@@ -28,15 +29,6 @@ interface Koncorde4 {
 
 const WARM_UP = 1000;
 const SENDER = '9b2f1c4e-0e1a-4c55-9d7a-2f9f0c1d2e3f';
-
-function collectGarbage (): void {
-  const gc = (global as { gc?: () => void }).gc;
-  if (!gc) {
-    throw new Error('run with node --expose-gc');
-  }
-  gc();
-  gc();
-}
 
 /** heap bytes per call of `add` for calls WARM_UP..WARM_UP+count (the first ones warm the code up) */
 async function heapPer (count: number, add: (n: number) => Promise<void> | void): Promise<number> {

@@ -179,8 +179,6 @@ export interface CollectedMemory {
   heapUsed: number;
   /** C++ objects bound to JavaScript ones (Buffers included) */
   external: number;
-  arrayBuffers: number;
-  rss: number;
 }
 
 export interface StackOptions {

@@ -7,13 +7,12 @@
  * argv[3]: JSON harness options (optional): {earlierRelease: true} speaks as
  *   a release reading protocol 1 only (earlierRelease.ts)
  */
-import * as v8 from 'v8';
-import * as vm from 'vm';
 
 import { loadConfig } from '../../lib/config';
 import { ClusterHost, ClusterNode, LocalRoom } from '../../lib/cluster/node';
 import type { DirectPayload, HostPayload, RoomFilter } from '../../lib/cluster/messages';
 import { forgetProtocols } from './earlierRelease';
+import { collectGarbage } from './gc';
 import { FaultyTransport, faultyTransportFactory } from './faultyTransport';
 
 export interface HarnessOptions {
@@ -53,15 +52,6 @@ export type Event =
 /** ms on CLOCK_MONOTONIC, the same clock in every process of the machine */
 function monotonicMs (): number {
   return Number(process.hrtime.bigint()) / 1e6;
-}
-
-/** a full garbage collection, without --expose-gc on the command line */
-function collectGarbage (): void {
-  v8.setFlagsFromString('--expose-gc');
-  const gc: unknown = vm.runInNewContext('gc');
-  if (typeof gc === 'function') {
-    gc();
-  }
 }
 
 function emit (event: Event): void {
